@@ -1,0 +1,335 @@
+"""The Game/State protocol every redqueen game implements.
+
+A :class:`Game` is a factory of :class:`State` objects. A state holds the pure rules of one game in
+progress and nothing about APIs; the adapters in :mod:`redqueen.envs` turn any game into a PettingZoo,
+Gymnasium or text environment.
+
+Every state has two views for the player who observes it:
+
+* the tensor view: :meth:`State.observation_tensor` (a numpy array matching
+  :meth:`Game.observation_space`) and :meth:`State.action_mask`;
+* the text view: :meth:`State.observation_text` (what a language model reads),
+  :meth:`State.legal_actions_text` and :meth:`State.parse_action`, which turns a free-form answer into
+  an action or raises :class:`IllegalAction` with a reason a model can read.
+
+Chance is drawn from the state's own ``numpy.random.Generator``: the same seed gives the same game.
+A state made with ``explicit_chance=True`` instead stops at chance nodes (``current_player ==
+CHANCE``) and lists their outcomes in :meth:`State.chance_outcomes`, as OpenSpiel does; exact
+evaluation (exploitability, best responses) walks the game tree that way.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+import gymnasium
+import numpy as np
+
+# Special values of State.current_player, the same numbers as OpenSpiel's.
+CHANCE = -1
+SIMULTANEOUS = -2
+TERMINAL = -4
+
+ActionKind = Literal["discrete", "text"]
+
+
+class RedqueenError(Exception):
+    """Base class of the errors redqueen raises on purpose."""
+
+
+class IllegalAction(RedqueenError, ValueError):
+    """An action or answer that the rules do not allow in this state.
+
+    The message names what was wrong and lists the legal moves, so it can be shown to a model
+    (``reason``) or a person as it is.
+    """
+
+    def __init__(self, reason: str, *, legal_moves: Sequence[str] = (), answer: str | None = None):
+        self.reason = reason
+        self.legal_moves = list(legal_moves)
+        self.answer = answer
+        message = reason
+        if self.legal_moves:
+            message += " Legal moves: " + ", ".join(self.legal_moves) + "."
+        super().__init__(message)
+
+
+def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A numpy Generator from a seed, or the Generator itself when one is given."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+_BOXED = re.compile(r"\\boxed\s*\{")
+_BRACKETED = re.compile(r"\[([^\[\]]*)\]")
+
+
+def _last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` in ``text`` (nested braces allowed), or None."""
+    starts = [m.end() for m in _BOXED.finditer(text)]
+    for start in reversed(starts):
+        depth = 1
+        for i in range(start, len(text)):
+            c = text[i]
+            if c == "{":
+                depth += 1
+            elif c == "}":
+                depth -= 1
+                if depth == 0:
+                    return text[start:i]
+    return None
+
+
+def extract_answer(text: str) -> str:
+    """The final answer in a free-form reply.
+
+    Takes the content of the last ``\\boxed{...}``, else the content of the last ``[...]``, else the
+    whole reply; brackets inside a boxed answer (``\\boxed{[4]}``) are removed too. The result is
+    stripped of surrounding whitespace, quotes and a final full stop.
+    """
+    if not isinstance(text, str):
+        raise IllegalAction(f"expected a text answer, got {type(text).__name__} {text!r}.")
+    answer = _last_boxed(text)
+    if answer is None:
+        found = _BRACKETED.findall(text)
+        answer = found[-1] if found else text
+    inner = _BRACKETED.findall(answer)
+    if inner:
+        answer = inner[-1]
+    answer = answer.replace("\\text{", "").replace("}", "")
+    return answer.strip().strip("'\"`*").strip().rstrip(".").strip()
+
+
+def normalize_move(text: str) -> str:
+    """Lower-case, single-spaced form of a move name used for matching answers."""
+    return " ".join(text.lower().split())
+
+
+class State(abc.ABC):
+    """One game in progress. Subclasses implement the rules; this base class gives the shared views."""
+
+    game: Game
+
+    # ---- rules -----------------------------------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def current_player(self) -> int:
+        """The player to move: an int >= 0, or CHANCE, SIMULTANEOUS or TERMINAL."""
+
+    @abc.abstractmethod
+    def legal_actions(self, player: int | None = None) -> list[int]:
+        """Legal actions of ``player`` (default: the player to move), ascending; empty if none.
+
+        At a chance node (explicit-chance states only) these are the chance outcomes.
+        """
+
+    @abc.abstractmethod
+    def apply_action(self, action: int) -> None:
+        """Play ``action`` for the player to move (or a chance outcome). Raises IllegalAction."""
+
+    def apply_actions(self, actions: Mapping[int, int]) -> None:
+        """Play one action per live player at a simultaneous node."""
+        raise NotImplementedError(f"{self.game.id} has no simultaneous moves; use apply_action")
+
+    @abc.abstractmethod
+    def is_terminal(self) -> bool: ...
+
+    @abc.abstractmethod
+    def returns(self) -> np.ndarray:
+        """Final (or, before the end, accumulated) return of every player, float64 array."""
+
+    @abc.abstractmethod
+    def clone(self) -> State: ...
+
+    def is_chance_node(self) -> bool:
+        return self.current_player == CHANCE
+
+    def chance_outcomes(self) -> list[tuple[int, float]]:
+        """(outcome, probability) pairs at a chance node of an explicit-chance state."""
+        raise NotImplementedError(f"{self.game.id} has no chance nodes")
+
+    def history(self) -> list[int]:
+        """Every action applied so far, chance outcomes included, in OpenSpiel's order."""
+        raise NotImplementedError
+
+    # ---- tensor view -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def observation_tensor(self, player: int) -> np.ndarray:
+        """What ``player`` sees, as an array contained in ``game.observation_space(player)``."""
+
+    def action_mask(self, player: int) -> np.ndarray:
+        """int8 array over ``game.num_distinct_actions``: 1 where ``player`` may act now."""
+        mask = np.zeros(self.game.num_distinct_actions, dtype=np.int8)
+        if not self.is_terminal() and self.current_player in (player, SIMULTANEOUS):
+            mask[self.legal_actions(player)] = 1
+        return mask
+
+    # ---- text view -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def observation_text(self, player: int) -> str:
+        """What ``player`` sees, as text for a language model (rules, state, legal moves)."""
+
+    @abc.abstractmethod
+    def action_to_text(self, player: int, action: int) -> str:
+        """The canonical text of ``action`` for ``player`` in this state, e.g. ``"bet"`` or ``"4"``."""
+
+    def legal_actions_text(self, player: int | None = None) -> list[str]:
+        """Legal moves as an LLM should write them, e.g. ``["[check]", "[bet]"]``."""
+        player = self.current_player if player is None else player
+        return [f"[{self.action_to_text(player, a)}]" for a in self.legal_actions(player)]
+
+    def action_aliases(self, player: int) -> dict[str, int]:
+        """Extra accepted spellings (normalized) of legal actions; games override to add synonyms."""
+        return {}
+
+    def parse_action(self, player: int, text: str) -> int:
+        """Turn a free-form answer into a legal action of ``player``.
+
+        The answer is the last ``\\boxed{}`` or ``[...]`` of the reply (see :func:`extract_answer`),
+        matched case-insensitively against the legal moves and the game's aliases. Raises
+        :class:`IllegalAction` naming the legal moves when there is no legal move in the reply.
+        """
+        legal = self.legal_actions(player)
+        legal_text = self.legal_actions_text(player)
+        if self.is_terminal():
+            raise IllegalAction("the game is over; no move can be played.", answer=text)
+        if not legal:
+            raise IllegalAction(f"player {player} has no move now.", answer=text)
+        answer = extract_answer(text)
+        key = normalize_move(answer)
+        table = {normalize_move(self.action_to_text(player, a)): a for a in legal}
+        for alias, action in self.action_aliases(player).items():
+            table.setdefault(alias, action)
+        if key in table:
+            return table[key]
+        shown = answer if len(answer) <= 80 else answer[:77] + "..."
+        if not answer:
+            reason = "the answer contains no move."
+        else:
+            reason = f"'{shown}' is not a legal move now."
+        raise IllegalAction(reason, legal_moves=legal_text, answer=text)
+
+    # ---- imperfect information --------------------------------------------------------------------
+    def information_state_key(self, player: int) -> str:
+        """A string identifying everything ``player`` knows (equal strings = same information set)."""
+        raise NotImplementedError(f"{self.game.id} does not define information states")
+
+    # ---- helpers shared by the adapters -----------------------------------------------------------
+    def forfeit(self, player: int) -> None:
+        """End the game now because ``player`` forfeits (e.g. an invalid answer).
+
+        ``player`` gets the game's minimum return; the others share the opposite amount so a
+        zero-sum game stays zero-sum.
+        """
+        n = self.game.num_players
+        returns = np.full(n, -self.game.min_return / max(n - 1, 1), dtype=np.float64)
+        returns[player] = self.game.min_return
+        self._set_forfeit(returns)
+
+    @abc.abstractmethod
+    def _set_forfeit(self, returns: np.ndarray) -> None:
+        """Make the state terminal with the given returns."""
+
+    def __str__(self) -> str:  # a neutral, full-information rendering (for debugging and "human" mode)
+        return self.render()
+
+    def render(self) -> str:
+        """A full-information picture of the state for people (render modes "human" and "ansi")."""
+        return repr(self)
+
+
+class Game(abc.ABC):
+    """A game: its constants and a factory of initial states."""
+
+    id: ClassVar[str]
+    """Registry name, e.g. ``"kuhn_poker"``."""
+    name: ClassVar[str]
+    """Display name, e.g. ``"Kuhn poker"``."""
+    num_players: int
+    num_distinct_actions: int
+    min_return: float
+    max_return: float
+    action_kind: ActionKind = "discrete"
+    zero_sum: bool = True
+    max_game_length: int
+    """Upper bound on the number of player decisions in one game."""
+    has_information_states: bool = False
+
+    def __init__(self, **params: Any):
+        self.params: dict[str, Any] = dict(params)
+        self._obs_spaces: dict[int, gymnasium.spaces.Box] = {}
+        self._act_space = gymnasium.spaces.Discrete(self.num_distinct_actions)
+
+    @abc.abstractmethod
+    def new_initial_state(
+        self, seed: int | np.random.Generator | None = None, *, explicit_chance: bool = False
+    ) -> State:
+        """A new game. ``seed`` (int or Generator) drives every chance event of this game."""
+
+    @abc.abstractmethod
+    def observation_shape(self, player: int) -> tuple[int, ...]: ...
+
+    observation_dtype: type = np.float32
+    observation_low: float = 0.0
+    observation_high: float = 1.0
+
+    def observation_space(self, player: int) -> gymnasium.spaces.Box:
+        """The tensor view's space (the same object on every call)."""
+        space = self._obs_spaces.get(player)
+        if space is None:
+            space = gymnasium.spaces.Box(
+                low=self.observation_low,
+                high=self.observation_high,
+                shape=self.observation_shape(player),
+                dtype=self.observation_dtype,
+            )
+            self._obs_spaces[player] = space
+        return space
+
+    def action_space(self, player: int) -> gymnasium.spaces.Discrete:
+        return self._act_space
+
+    def openspiel_game(self) -> Any:
+        """The equal OpenSpiel game (``pyspiel.Game``), or None where there is none.
+
+        Where one exists, actions and chance outcomes are numbered as OpenSpiel numbers them, so a
+        pyspiel history replays on an explicit-chance redqueen state.
+        """
+        return None
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{type(self).__name__}({params})"
+
+
+def state_from_history(game: Game, history: Sequence[int]) -> State:
+    """The explicit-chance state reached by playing ``history`` (chance outcomes included)."""
+    state = game.new_initial_state(explicit_chance=True)
+    for action in history:
+        state.apply_action(int(action))
+    return state
+
+
+def agent_observation(state: State, player: int, view: str = "tensor") -> dict[str, Any]:
+    """The observation an :class:`~redqueen.agents.Agent` gets for ``player`` in ``state``.
+
+    Every view has ``player`` and ``game_id`` (and ``info_state`` where the game defines information
+    states). The tensor view adds ``observation`` and ``action_mask`` (the same keys as the PettingZoo
+    env's observation); the text view adds ``text`` (the prompt) and ``legal_moves``.
+    """
+    obs: dict[str, Any] = {"player": player, "game_id": state.game.id}
+    if view == "tensor":
+        obs["observation"] = state.observation_tensor(player)
+        obs["action_mask"] = state.action_mask(player)
+    elif view == "text":
+        obs["text"] = state.observation_text(player)
+        obs["legal_moves"] = state.legal_actions_text(player)
+    else:
+        raise ValueError(f"unknown view {view!r}; expected 'tensor' or 'text'")
+    if state.game.has_information_states and not state.is_terminal():
+        obs["info_state"] = state.information_state_key(player)
+    return obs
