@@ -32,7 +32,9 @@ class InvalidAnswerPolicy:
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         if self.penalty < 0:
-            raise ValueError(f"penalty is subtracted from the offender's return; give it >= 0, got {self.penalty}")
+            raise ValueError(
+                f"penalty is subtracted from the offender's return: give >= 0, not {self.penalty}"
+            )
 
     @classmethod
     def coerce(cls, value: InvalidAnswerPolicy | str | None) -> InvalidAnswerPolicy:

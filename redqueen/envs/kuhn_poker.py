@@ -187,7 +187,7 @@ class KuhnPokerState(State):
                 return ""
             return f"{self.cards[player]}{self._moves}"
         parts = []
-        for (cards, moves, showdown) in self._hands_log:
+        for cards, moves, showdown in self._hands_log:
             other = str(cards[1 - player]) if showdown else "?"
             parts.append(f"{cards[player]}{moves}{other}")
         own = str(self.cards[player]) if len(self.cards) > player else ""
@@ -275,7 +275,7 @@ class KuhnPokerState(State):
         lines.append(f"Pot: {pot} chips. {self._betting_text()}")
         if self._player == player:
             legal = self.legal_actions_text(player)
-            lines.append("Your legal moves: " + ", ".join(legal) + f". Answer with one of them, e.g. {legal[-1]}.")
+            lines.append(f"Your legal moves: {', '.join(legal)}. Answer with one of them, e.g. {legal[-1]}.")
         else:
             lines.append(f"Waiting for Player {self._player}.")
         return "\n".join(lines)
