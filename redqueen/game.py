@@ -66,6 +66,7 @@ def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
 
 _BOXED = re.compile(r"\\boxed\s*\{")
 _BRACKETED = re.compile(r"\[([^\[\]]*)\]")
+_TEXT_CMD = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*")
 
 
 def _last_boxed(text: str) -> str | None:
@@ -84,6 +85,23 @@ def _last_boxed(text: str) -> str | None:
     return None
 
 
+def _extract(text: str) -> tuple[str, bool]:
+    """(answer, marked): the final answer of a reply and whether a ``\\boxed{}``/``[...]`` marked it."""
+    if not isinstance(text, str):
+        raise IllegalAction(f"expected a text answer, got {type(text).__name__} {text!r:.80}.")
+    answer = _last_boxed(text)
+    marked = answer is not None
+    if answer is None:
+        found = _BRACKETED.findall(text)
+        marked = bool(found)
+        answer = found[-1] if found else text
+    inner = _BRACKETED.findall(answer)
+    if inner:
+        answer = inner[-1]
+    answer = _TEXT_CMD.sub("", answer).replace("{", "").replace("}", "")
+    return answer.strip().strip("'\"`*").strip().rstrip(".!").strip(), marked
+
+
 def extract_answer(text: str) -> str:
     """The final answer in a free-form reply.
 
@@ -91,17 +109,12 @@ def extract_answer(text: str) -> str:
     whole reply; brackets inside a boxed answer (``\\boxed{[4]}``) are removed too. The result is
     stripped of surrounding whitespace, quotes and a final full stop.
     """
-    if not isinstance(text, str):
-        raise IllegalAction(f"expected a text answer, got {type(text).__name__} {text!r}.")
-    answer = _last_boxed(text)
-    if answer is None:
-        found = _BRACKETED.findall(text)
-        answer = found[-1] if found else text
-    inner = _BRACKETED.findall(answer)
-    if inner:
-        answer = inner[-1]
-    answer = answer.replace("\\text{", "").replace("}", "")
-    return answer.strip().strip("'\"`*").strip().rstrip(".").strip()
+    return _extract(text)[0]
+
+
+# An unmarked reply of at most this many words may name its move anywhere in it ("I fold.").
+SHORT_REPLY_WORDS = 8
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def normalize_move(text: str) -> str:
@@ -190,8 +203,9 @@ class State(abc.ABC):
         """Turn a free-form answer into a legal action of ``player``.
 
         The answer is the last ``\\boxed{}`` or ``[...]`` of the reply (see :func:`extract_answer`),
-        matched case-insensitively against the legal moves and the game's aliases. Raises
-        :class:`IllegalAction` naming the legal moves when there is no legal move in the reply.
+        matched case-insensitively against the legal moves and the game's aliases. A short reply with
+        neither marker (at most ``SHORT_REPLY_WORDS`` words, e.g. "I fold.") is accepted when it names
+        exactly one legal move. Raises :class:`IllegalAction` naming the legal moves otherwise.
         """
         legal = self.legal_actions(player)
         legal_text = self.legal_actions_text(player)
@@ -199,13 +213,19 @@ class State(abc.ABC):
             raise IllegalAction("the game is over; no move can be played.", answer=text)
         if not legal:
             raise IllegalAction(f"player {player} has no move now.", answer=text)
-        answer = extract_answer(text)
+        answer, marked = _extract(text)
         key = normalize_move(answer)
         table = {normalize_move(self.action_to_text(player, a)): a for a in legal}
         for alias, action in self.action_aliases(player).items():
             table.setdefault(alias, action)
         if key in table:
             return table[key]
+        if not marked:
+            words = _WORD.findall(answer.lower())
+            if 0 < len(words) <= SHORT_REPLY_WORDS:
+                named = {table[w] for w in words if w in table}
+                if len(named) == 1:
+                    return named.pop()
         shown = answer if len(answer) <= 80 else answer[:77] + "..."
         if not answer:
             reason = "the answer contains no move."
