@@ -20,7 +20,7 @@ _LAZY = {
     "HumanAgent": "redqueen.agents.human",
 }
 
-__all__ = ["AGENT_NAMES", "Agent", "RandomAgent", "make_agent", *_LAZY]
+__all__ = ["AGENT_NAMES", "Agent", "RandomAgent", "agent_games", "make_agent", *_LAZY]
 
 # short name -> {game id or "*": (class name, kwargs)}
 _BY_NAME: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
@@ -37,6 +37,11 @@ def __getattr__(name: str):
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'redqueen.agents' has no attribute {name!r}")
+
+
+def agent_games() -> dict[str, tuple[str, ...]]:
+    """Short agent name -> the game ids it is defined for ("*" = any game)."""
+    return {name: tuple(table) for name, table in _BY_NAME.items()}
 
 
 def make_agent(spec: str | Agent, game: str | Game, seed: int | None = None, **kwargs: Any) -> Agent:

@@ -1,0 +1,303 @@
+"""The ``redqueen`` command (also ``python -m redqueen``).
+
+Subcommands:
+
+* ``redqueen demo [--games N] [--seed S] [--json PATH]``: a round robin on Kuhn poker and TicTacToe
+  with rich tables of wins, draws, losses and mean returns, and the exploitability of the Kuhn agents;
+* ``redqueen list``: the games and the short agent names;
+* ``redqueen play GAME AGENT AGENT [--games N] [--seed S] [--swap] [--invalid MODE] [--json PATH]``:
+  a match between agents given by short name (``human`` lets you play in the terminal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from redqueen.answers import INVALID_MODES, InvalidAnswerPolicy
+from redqueen.game import RedqueenError
+
+DEMO_GAMES = 1000
+DEMO_SEED = 0
+CFR_ITERATIONS = 1000
+# a person who mistypes is asked again rather than losing the game
+HUMAN_POLICY = InvalidAnswerPolicy("retry", max_retries=5)
+
+
+def _console(file: Any = None) -> Any:
+    from rich.console import Console
+
+    return Console(file=file if file is not None else sys.stdout, highlight=False)
+
+
+# ---- demo ------------------------------------------------------------------------------------------
+
+
+def _kuhn_demo_agents(seed: int) -> list[Any]:
+    """random, nash (alpha 0 and 1/3) and CFR for Kuhn poker."""
+    from redqueen.agents import CFRAgent, KuhnNashAgent, RandomAgent
+
+    return [
+        RandomAgent(name="random", seed=seed),
+        KuhnNashAgent(name="nash", seed=seed, alpha=0.0),
+        KuhnNashAgent(name="nash(a=1/3)", seed=seed, alpha=1 / 3),
+        CFRAgent(game="kuhn_poker", iterations=CFR_ITERATIONS, name="cfr", seed=seed),
+    ]
+
+
+def _half_width(values: Any) -> float:
+    """Half-width of the normal 95% confidence interval of the mean of ``values``."""
+    n = len(values)
+    return 0.0 if n < 2 else float(1.96 * values.std(ddof=1) / n**0.5)
+
+
+def run_demo(games: int = DEMO_GAMES, seed: int = DEMO_SEED, console: Any = None) -> dict[str, Any]:
+    """Play the demo round robin, print rich tables, and return the results as JSON-able data.
+
+    Every pairing plays ``games`` games with ``swap_seats=True`` and the same ``seed`` (so every
+    pairing of a game sees the same deals).
+    """
+    from rich.table import Table
+
+    from redqueen.agents import RandomAgent
+    from redqueen.agents.minimax import MinimaxAgent
+    from redqueen.match import play
+
+    console = console if console is not None else _console()
+    started = time.perf_counter()
+    line_up = {
+        "kuhn_poker": _kuhn_demo_agents(seed),
+        "tictactoe": [RandomAgent(name="random", seed=seed), MinimaxAgent(name="minimax", seed=seed)],
+    }
+    titles = {"kuhn_poker": "Kuhn poker", "tictactoe": "TicTacToe"}
+    report: dict[str, Any] = {"games_per_pairing": games, "seed": seed, "games": {}}
+    for game_id, agents in line_up.items():
+        table = Table(title=f"{titles[game_id]}: {games} games per pairing, seats swapped")
+        for column in ("agent A", "agent B", "A wins", "draws", "B wins", "A mean return (95% CI)"):
+            justify = "left" if column.startswith("agent") else "right"
+            table.add_column(column, justify=justify)
+        pairings = []
+        for a, b in combinations(agents, 2):
+            result = play(game_id, [a, b], n_games=games, seed=seed, swap_seats=True)
+            table.add_row(
+                a.name,
+                b.name,
+                str(result.wins[0]),
+                str(result.draws[0]),
+                str(result.wins[1]),
+                f"{result.mean_returns[0]:+.3f} ± {_half_width(result.returns[:, 0]):.3f}",
+            )
+            pairings.append(result.to_dict())
+        console.print(table)
+        report["games"][game_id] = {"agents": [a.name for a in agents], "pairings": pairings}
+
+    from redqueen.evaluation import exploitability as exploitability_of
+
+    exploitability: dict[str, float] = {}
+    table = Table(title="Kuhn poker exploitability", caption="0 = a Nash equilibrium")
+    table.add_column("agent")
+    table.add_column("exploitability", justify="right")
+    for agent in line_up["kuhn_poker"]:
+        value = float(exploitability_of(agent, "kuhn_poker"))
+        exploitability[agent.name] = value
+        table.add_row(agent.name, f"{value:.4f}")
+    console.print(table)
+    report["exploitability"] = exploitability
+    report["seconds"] = round(time.perf_counter() - started, 3)
+    return report
+
+
+# ---- list ------------------------------------------------------------------------------------------
+
+
+def _agent_games() -> dict[str, str]:
+    """Short agent name -> the games it plays, as text."""
+    from redqueen.agents import agent_games
+
+    table = agent_games()
+    return {name: ", ".join("any game" if g == "*" else g for g in games) for name, games in table.items()}
+
+
+def run_list(console: Any = None) -> None:
+    from rich.table import Table
+
+    from redqueen.registry import list_games, make_game
+
+    console = console if console is not None else _console()
+    games = Table(title="games")
+    for column in ("id", "name", "players", "actions"):
+        games.add_column(column)
+    for game_id in list_games():
+        game = make_game(game_id)
+        games.add_row(game_id, game.name, str(game.num_players), str(game.num_distinct_actions))
+    console.print(games)
+    agents = Table(title="agents (short names for `redqueen play`)")
+    agents.add_column("name")
+    agents.add_column("games")
+    for name, where in _agent_games().items():
+        agents.add_row(name, where)
+    console.print(agents)
+
+
+# ---- play ------------------------------------------------------------------------------------------
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    value: Any = raw
+    for convert in (int, float):
+        try:
+            value = convert(raw)
+            break
+        except ValueError:
+            pass
+    return key, value
+
+
+def _human(game: str) -> Any:
+    """A HumanAgent that talks to the terminal as it is now (sys.stdin / sys.stdout at call time)."""
+    from redqueen.agents import make_agent
+
+    return make_agent("human", game, input_fn=input, output=sys.stdout)
+
+
+def run_play(args: argparse.Namespace, console: Any = None) -> dict[str, Any]:
+    from redqueen.match import play
+
+    console = console if console is not None else _console()
+    human = "human" in args.agents
+
+    def show_end(k: int, state: Any, returns: Any) -> None:
+        console.print(state.render(), markup=False)
+        console.print(f"game {k + 1}: returns " + ", ".join(f"{r:+g}" for r in returns), markup=False)
+
+    result = play(
+        args.game,
+        [_human(args.game) if spec == "human" else spec for spec in args.agents],
+        n_games=args.games,
+        seed=args.seed,
+        invalid=args.invalid or (HUMAN_POLICY if human else "forfeit"),
+        swap_seats=args.swap,
+        progress=args.progress and not human,
+        transcript=args.transcript,
+        on_game_end=show_end if human else None,
+        **dict(args.param),
+    )
+    console.print(result.summary(), markup=False)
+    if args.transcript and result.transcripts:
+        for k, turns in enumerate(result.transcripts):
+            console.print(f"game {k + 1}:", markup=False)
+            for turn in turns:
+                shown = turn["move"] if turn["move"] is not None else "-"
+                extra = f" ({turn['outcome']}: {turn['reason']})" if turn["invalid"] else ""
+                console.print(f"  seat {turn['player']} {turn['agent']}: {shown}{extra}", markup=False)
+    return result.to_dict()
+
+
+# ---- entry point -------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer seed, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redqueen", description="Multi-agent games for LLM text agents and RL agents."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="round robin on Kuhn poker and TicTacToe, with exploitability")
+    demo.add_argument(
+        "--games", type=_positive_int, default=DEMO_GAMES, help=f"games per pairing (default {DEMO_GAMES})"
+    )
+    demo.add_argument("--seed", type=_seed, default=DEMO_SEED, help=f"match seed (default {DEMO_SEED})")
+    demo.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+
+    sub.add_parser("list", help="list the games and the short agent names")
+
+    match = sub.add_parser("play", help="play a match between agents given by short name")
+    match.add_argument("game", help="game id, e.g. kuhn_poker or tictactoe")
+    match.add_argument("agents", nargs="+", metavar="AGENT", help="one short agent name per seat")
+    match.add_argument("--games", type=_positive_int, default=1, help="number of games (default 1)")
+    match.add_argument("--seed", type=_seed, default=None, help="match seed (default: random, reported)")
+    match.add_argument("--swap", action="store_true", help="rotate the seats every game")
+    match.add_argument(
+        "--invalid",
+        choices=INVALID_MODES,
+        default=None,
+        help="invalid-answer policy (default: forfeit; retry, up to 5 times, when a human plays)",
+    )
+    match.add_argument(
+        "-p",
+        "--param",
+        type=_parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="game parameter, e.g. -p rounds=3 for Kuhn poker (repeatable)",
+    )
+    match.add_argument("--transcript", action="store_true", help="print every move")
+    match.add_argument("--progress", action="store_true", help="show a progress bar")
+    match.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")
+    return parser
+
+
+def _write_json(path: Path, data: dict[str, Any], console: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    console.print(f"results written to {path}", markup=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``redqueen`` command; returns the exit status (0 ok, 2 bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = _console()
+    if args.command == "list":
+        run_list(console)
+        return 0
+    try:
+        if args.command == "demo":
+            data = run_demo(args.games, args.seed, console)
+        else:
+            data = run_play(args, console)
+    except (RedqueenError, ValueError, TypeError) as err:
+        if args.command == "demo":  # the demo's input is checked by argparse: this is a bug, show it
+            raise
+        print(f"redqueen {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, EOFError):
+        print(f"\nredqueen {args.command}: interrupted", file=sys.stderr)
+        return 130
+    if args.json is not None:
+        _write_json(args.json, data, console)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
