@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 Runner = Callable[[int, int], tuple[int, int]]  # (n_games, seed) -> (steps, games)
 
@@ -41,7 +41,7 @@ def best_of(fn: Runner, n_games: int, reps: int) -> dict[str, float]:
     best: tuple[float, int] | None = None
     for r in range(reps):
         t0 = time.perf_counter()
-        steps, games = fn(n_games, r)
+        steps, _games = fn(n_games, r)
         dt = time.perf_counter() - t0
         if best is None or dt < best[0]:
             best = (dt, steps)
@@ -59,8 +59,8 @@ def aec_runner(make_env: Callable[[], object]) -> Runner:
         steps = 0
         for g in range(n):
             env.reset(seed=seed) if g == 0 else env.reset()
-            for agent in env.agent_iter():
-                obs, rew, term, trunc, info = env.last()
+            for _agent in env.agent_iter():
+                obs, _rew, term, trunc, _info = env.last()
                 if term or trunc:
                     action = None
                 else:
@@ -123,10 +123,10 @@ def redqueen_text_runner(game_id: str) -> Runner:
         rng = random.Random(seed)
         steps = 0
         for g in range(n):
-            text, info = env.reset(seed=seed) if g == 0 else env.reset()
+            _text, info = env.reset(seed=seed) if g == 0 else env.reset()
             done = False
             while not done:
-                text, rewards, term, trunc, info = env.step(rng.choice(info["legal_moves"]))
+                _text, _rewards, term, trunc, info = env.step(rng.choice(info["legal_moves"]))
                 done = term or trunc
                 steps += 1
         return steps, n
@@ -155,8 +155,8 @@ def textarena_runner(env_id: str) -> Runner:
             env.reset(num_players=2, seed=seed * 100_000 + g)
             done = False
             while not done:
-                pid, obs = env.get_observation()
-                done, info = env.step(rng.choice(legal_moves(env)))
+                _pid, _obs = env.get_observation()
+                done, _info = env.step(rng.choice(legal_moves(env)))
                 steps += 1
             env.close()
         return steps, n
@@ -165,11 +165,17 @@ def textarena_runner(env_id: str) -> Runner:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny game counts: a smoke run, not a measurement")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny game counts: a smoke run, not a measurement"
+    )
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "env_throughput.json")
-    parser.add_argument("--only", choices=["aec", "raw", "text"], action="append", help="run only these parts")
+    parser.add_argument(
+        "--only", choices=["aec", "raw", "text"], action="append", help="run only these parts"
+    )
     args = parser.parse_args(argv)
     scale = 0.01 if args.quick else 1.0
     reps = 1 if args.quick else args.reps
@@ -221,12 +227,17 @@ def main(argv: list[str] | None = None) -> dict:
     for kind, game, anchor, ours, theirs, games in comparisons:
         mine = best_of(ours, games, reps)
         row = {"kind": kind, "game": game, "games": games, "redqueen": mine, "anchor": anchor}
+        # the targets compare against the anchors' user-facing envs; the raw_env row is for information
+        target = None if "raw_env" in anchor else TARGETS[kind]
         line = f"{game} {kind} steps/s: redqueen {mine['steps_per_s'] / 1e3:,.1f}k"
         if theirs is not None:
             ref = best_of(theirs, games, reps)
             ratio = mine["steps_per_s"] / ref["steps_per_s"]
-            row.update(anchor_result=ref, ratio=ratio, target=TARGETS[kind], meets_target=ratio >= TARGETS[kind])
-            line += f", {anchor} {ref['steps_per_s'] / 1e3:,.1f}k, ratio {ratio:.2f} (target {TARGETS[kind]})"
+            row.update(anchor_result=ref, ratio=ratio, target=target)
+            line += f", {anchor} {ref['steps_per_s'] / 1e3:,.1f}k, ratio {ratio:.2f}"
+            if target is not None:
+                row["meets_target"] = ratio >= target
+                line += f" (target {target})"
             if kind == "text" and "Kuhn" in anchor:
                 # TextArena's Kuhn game is a 3-hand match; per step work is what is compared
                 line += " [per step; TextArena plays 3 hands a game]"

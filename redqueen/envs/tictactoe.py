@@ -25,6 +25,10 @@ _LINE_MASKS = tuple(sum(1 << c for c in line) for line in LINES)
 WINS = tuple(any(b & m == m for m in _LINE_MASKS) for b in range(512))
 EMPTY = tuple(tuple(c for c in range(9) if not (occ >> c) & 1) for occ in range(512))
 FULL = 0x1FF
+# _MINE[b] / _THEIRS[b]: bitboard b as plane 0 / plane 1 of a (9, 2) int8 array (tensor view lookup)
+_CELLS = np.array([[(b >> c) & 1 for c in range(9)] for b in range(512)], dtype=np.int8)
+_MINE = _CELLS[:, :, None] * np.array([1, 0], dtype=np.int8)
+_THEIRS = _CELLS[:, :, None] * np.array([0, 1], dtype=np.int8)
 MARKS = "XO"
 _CELL_WORDS = re.compile(r"^(?:cell|square|position|move)?\s*#?\s*(\d)$")
 
@@ -118,15 +122,7 @@ class TicTacToeState(State):
 
     # ---- tensor view -----------------------------------------------------------------------------
     def observation_tensor(self, player: int) -> np.ndarray:
-        mine, theirs = self._boards[player], self._boards[1 - player]
-        obs = np.zeros((3, 3, 2), dtype=np.int8)
-        flat = obs.reshape(9, 2)
-        for c in range(9):
-            if (mine >> c) & 1:
-                flat[c, 0] = 1
-            elif (theirs >> c) & 1:
-                flat[c, 1] = 1
-        return obs
+        return (_MINE[self._boards[player]] + _THEIRS[self._boards[1 - player]]).reshape(3, 3, 2)
 
     # ---- text view -------------------------------------------------------------------------------
     def action_to_text(self, player: int, action: int) -> str:
