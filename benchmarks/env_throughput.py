@@ -4,7 +4,8 @@
 (b) redqueen's raw engines vs pyspiel's ``tic_tac_toe`` / ``kuhn_poker`` driven from Python by the same loop
     (Kuhn is played with explicit chance nodes on both sides, so a "step" is the same thing in both);
 (c) redqueen's text env vs TextArena 0.7.4's ``TicTacToe-v0`` / ``KuhnPoker-v0`` (default wrappers, a fresh
-    env per game as TextArena needs), replies = uniformly random legal moves written as text.
+    env per game as TextArena needs), replies = uniformly random legal moves written as text; both Kuhn
+    games are 3-hand matches (``rounds=3`` on redqueen's side).
 
 Each figure is the best of ``--reps`` runs. Prints one line per comparison and writes JSON
 (default ``benchmarks/results/env_throughput.json``). Targets (issue #2): AEC >= 3x PettingZoo ``env()``,
@@ -115,11 +116,11 @@ def redqueen_sampled_runner(game) -> Runner:
 
 
 # ---- (c) text envs -------------------------------------------------------------------------------------
-def redqueen_text_runner(game_id: str) -> Runner:
+def redqueen_text_runner(game_id: str, **params: int) -> Runner:
     from redqueen.envs.text import TextEnv
 
     def run(n: int, seed: int) -> tuple[int, int]:
-        env = TextEnv(game_id)
+        env = TextEnv(game_id, **params)
         rng = random.Random(seed)
         steps = 0
         for g in range(n):
@@ -138,14 +139,11 @@ def textarena_runner(env_id: str) -> Runner:
     import textarena as ta
 
     def legal_moves(env) -> list[str]:
-        state = env.unwrapped.state
+        state = env.state  # reached through TextArena's wrappers
         if env_id.startswith("TicTacToe"):
             board = state.game_state["board"]
             return [f"[{r * 3 + c}]" for r in range(3) for c in range(3) if board[r][c] == ""]
-        gs = state.game_state
-        if gs.get("current_bet", 0) or any(a == "bet" for a in gs.get("round_actions", [])[-1:]):
-            return ["[fold]", "[call]"]
-        return ["[check]", "[bet]"]
+        return [f"[{move}]" for move in state.game_state["current_legal_action_tree"]]
 
     def run(n: int, seed: int) -> tuple[int, int]:
         rng = random.Random(seed)
@@ -220,7 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
             ("text", "tictactoe", "textarena TicTacToe-v0",
              redqueen_text_runner("tictactoe"), textarena_runner("TicTacToe-v0"), n(3000)),
             ("text", "kuhn_poker", "textarena KuhnPoker-v0 (3 hands)",
-             redqueen_text_runner("kuhn_poker"), textarena_runner("KuhnPoker-v0"), n(3000)),
+             redqueen_text_runner("kuhn_poker", rounds=3), textarena_runner("KuhnPoker-v0"), n(3000)),
         ]  # fmt: skip
 
     results = []
@@ -238,9 +236,6 @@ def main(argv: list[str] | None = None) -> dict:
             if target is not None:
                 row["meets_target"] = ratio >= target
                 line += f" (target {target})"
-            if kind == "text" and "Kuhn" in anchor:
-                # TextArena's Kuhn game is a 3-hand match; per step work is what is compared
-                line += " [per step; TextArena plays 3 hands a game]"
         else:
             line += f" ({mine['games_per_s'] / 1e3:,.1f}k games/s)"
         print(line, flush=True)

@@ -69,36 +69,53 @@ _BRACKETED = re.compile(r"\[([^\[\]]*)\]")
 _TEXT_CMD = re.compile(r"\\(?:text|textbf|mathrm|mathbf)\s*")
 
 
+_BOXED_OR_BRACE = re.compile(r"\\boxed\s*\{|[{}]")
+
+
 def _last_boxed(text: str) -> str | None:
-    """Content of the last ``\\boxed{...}`` in ``text`` (nested braces allowed), or None."""
-    starts = [m.end() for m in _BOXED.finditer(text)]
-    for start in reversed(starts):
-        depth = 1
-        for i in range(start, len(text)):
-            c = text[i]
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[start:i]
-    return None
+    """Content of the last closed ``\\boxed{...}`` in ``text`` (nested braces allowed), or None.
+
+    One pass with a stack of open braces, so a hostile reply (``"\\boxed{" * 10**5``) costs linear
+    time. "Last" means the closed box that opens last, as a scan from the end would find it.
+    """
+    stack: list[int] = []  # start of the content of each open brace; -1 for a plain brace
+    best = -1
+    best_span = (0, 0)
+    for m in _BOXED_OR_BRACE.finditer(text):
+        token = m.group()
+        if token == "}":
+            if stack:
+                start = stack.pop()
+                if start > best:
+                    best, best_span = start, (start, m.start())
+        elif token == "{":
+            stack.append(-1)
+        else:
+            stack.append(m.end())
+    return text[best_span[0] : best_span[1]] if best >= 0 else None
 
 
 def _extract(text: str) -> tuple[str, bool]:
     """(answer, marked): the final answer of a reply and whether a ``\\boxed{}``/``[...]`` marked it."""
     if not isinstance(text, str):
         raise IllegalAction(f"expected a text answer, got {type(text).__name__} {text!r:.80}.")
-    answer = _last_boxed(text)
-    marked = answer is not None
-    if answer is None:
-        found = _BRACKETED.findall(text)
-        marked = bool(found)
-        answer = found[-1] if found else text
-    inner = _BRACKETED.findall(answer)
-    if inner:
-        answer = inner[-1]
-    answer = _TEXT_CMD.sub("", answer).replace("{", "").replace("}", "")
+    if text[:1] == "[" and text[-1:] == "]" and text.count("[") == 1 and "]" not in text[:-1]:
+        answer, marked = text[1:-1], True  # the common, well-formed answer "[bet]": no search needed
+    else:
+        answer = _last_boxed(text) if "\\boxed" in text else None
+        marked = answer is not None
+        if answer is None:
+            found = _BRACKETED.findall(text) if "[" in text else None
+            marked = bool(found)
+            answer = found[-1] if found else text
+        if "[" in answer:
+            inner = _BRACKETED.findall(answer)
+            if inner:
+                answer = inner[-1]
+    if "\\" in answer:
+        answer = _TEXT_CMD.sub("", answer)
+    if "{" in answer or "}" in answer:
+        answer = answer.replace("{", "").replace("}", "")
     return answer.strip().strip("'\"`*").strip().rstrip(".!").strip(), marked
 
 
@@ -196,8 +213,21 @@ class State(abc.ABC):
         return [f"[{self.action_to_text(player, a)}]" for a in self.legal_actions(player)]
 
     def action_aliases(self, player: int) -> dict[str, int]:
-        """Extra accepted spellings (normalized) of legal actions; games override to add synonyms."""
+        """Extra accepted spellings (normalized) of actions; games override to add synonyms.
+        Only the aliases of actions legal now are accepted."""
         return {}
+
+    def move_table(self, player: int) -> Mapping[str, int]:
+        """Legal moves of ``player`` now by normalized text, aliases included; empty if none.
+
+        :meth:`parse_action` looks answers up here; games may override it with cached tables.
+        """
+        legal = self.legal_actions(player)
+        table = {normalize_move(self.action_to_text(player, a)): a for a in legal}
+        for alias, action in self.action_aliases(player).items():
+            if action in legal:
+                table.setdefault(alias, action)
+        return table
 
     def parse_action(self, player: int, text: str) -> int:
         """Turn a free-form answer into a legal action of ``player``.
@@ -207,19 +237,15 @@ class State(abc.ABC):
         neither marker (at most ``SHORT_REPLY_WORDS`` words, e.g. "I fold.") is accepted when it names
         exactly one legal move. Raises :class:`IllegalAction` naming the legal moves otherwise.
         """
-        legal = self.legal_actions(player)
-        legal_text = self.legal_actions_text(player)
-        if self.is_terminal():
-            raise IllegalAction("the game is over; no move can be played.", answer=text)
-        if not legal:
+        table = self.move_table(player)
+        if not table:
+            if self.is_terminal():
+                raise IllegalAction("the game is over; no move can be played.", answer=text)
             raise IllegalAction(f"player {player} has no move now.", answer=text)
         answer, marked = _extract(text)
-        key = normalize_move(answer)
-        table = {normalize_move(self.action_to_text(player, a)): a for a in legal}
-        for alias, action in self.action_aliases(player).items():
-            table.setdefault(alias, action)
-        if key in table:
-            return table[key]
+        action = table.get(normalize_move(answer))
+        if action is not None:
+            return action
         if not marked:
             words = _WORD.findall(answer.lower())
             if 0 < len(words) <= SHORT_REPLY_WORDS:
@@ -227,11 +253,8 @@ class State(abc.ABC):
                 if len(named) == 1:
                     return named.pop()
         shown = answer if len(answer) <= 80 else answer[:77] + "..."
-        if not answer:
-            reason = "the answer contains no move."
-        else:
-            reason = f"'{shown}' is not a legal move now."
-        raise IllegalAction(reason, legal_moves=legal_text, answer=text)
+        reason = "the answer contains no move." if not answer else f"'{shown}' is not a legal move now."
+        raise IllegalAction(reason, legal_moves=self.legal_actions_text(player), answer=text)
 
     # ---- imperfect information --------------------------------------------------------------------
     def information_state_key(self, player: int) -> str:

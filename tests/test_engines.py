@@ -272,3 +272,76 @@ def test_tictactoe_planes_are_from_the_observer():
     assert s.parse_action(0, "cell 8") == 8
     with pytest.raises(IllegalAction, match="already taken"):
         s.parse_action(0, "[4]")
+
+
+def _reference_last_boxed(text: str) -> str | None:
+    """The obvious (quadratic) definition: try each \\boxed{ from the last one backwards."""
+    import re
+
+    for m in reversed(list(re.finditer(r"\\boxed\s*\{", text))):
+        depth = 1
+        for i in range(m.end(), len(text)):
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            if depth == 0:
+                return text[m.end() : i]
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from(["\\boxed{", "\\boxed {", "{", "}", "a", "b ", "[x]"]), max_size=30))
+def test_last_boxed_matches_the_reference(parts):
+    from redqueen.game import _last_boxed
+
+    text = "".join(parts)
+    assert _last_boxed(text) == _reference_last_boxed(text)
+
+
+def test_hostile_replies_are_rejected_quickly():
+    import signal
+
+    state = TicTacToe().new_initial_state()
+
+    def too_slow(*_):
+        raise TimeoutError("parsing a hostile reply took more than 20 s")
+
+    old = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(20)
+    try:
+        for reply in ("\\boxed{" * 200_000, "[" * 1_000_000, "{" * 500_000 + "}" * 10, "x" * 2_000_000):
+            with pytest.raises(IllegalAction):
+                state.parse_action(0, reply)
+        assert state.parse_action(0, "\\boxed{" * 100_000 + "\\boxed{4}") == 4
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _reference_extract(text: str) -> tuple[str, bool]:
+    """extract_answer by its definition, without the fast paths of redqueen.game._extract."""
+    import re
+
+    answer = _reference_last_boxed(text)
+    marked = answer is not None
+    if answer is None:
+        found = re.findall(r"\[([^\[\]]*)\]", text)
+        marked = bool(found)
+        answer = found[-1] if found else text
+    inner = re.findall(r"\[([^\[\]]*)\]", answer)
+    if inner:
+        answer = inner[-1]
+    answer = re.sub(r"\\(?:text|textbf|mathrm|mathbf)\s*", "", answer).replace("{", "").replace("}", "")
+    return answer.strip().strip("'\"`*").strip().rstrip(".!").strip(), marked
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    parts=st.lists(
+        st.sampled_from(["[", "]", "\\boxed{", "{", "}", "\\text{", "bet", " ", "'", ".", "4", "*"]),
+        max_size=14,
+    )
+)
+def test_extract_matches_its_definition(parts):
+    from redqueen.game import _extract
+
+    text = "".join(parts)
+    assert _extract(text) == _reference_extract(text)

@@ -30,6 +30,40 @@ _MOVE_CHAR = "pb"
 # the 6 ordered deals, in the order of OpenSpiel's chance tree
 DEALS = [(a, b) for a in range(3) for b in range(3) if a != b]
 HAND_TENSOR_SIZE = 11
+# legal moves by text (aliases included) and as an LLM writes them: before and after a bet
+_OPEN_MOVES = {"check": PASS, "bet": BET, "pass": PASS, "0": PASS, "1": BET}
+_FACING_MOVES = {"fold": PASS, "call": BET, "pass": PASS, "0": PASS, "1": BET}
+_OPEN_TEXT = ("[check]", "[bet]")
+_FACING_TEXT = ("[fold]", "[call]")
+_OPEN_PROMPT = "Your legal moves: [check], [bet]. Answer with one of them, e.g. [bet]."
+_FACING_PROMPT = "Your legal moves: [fold], [call]. Answer with one of them, e.g. [call]."
+
+
+def _betting_line(first: int, moves: str) -> str:
+    """'Pot: N chips.' and the betting so far, for the seat that opened the hand."""
+    words = []
+    facing = False
+    for i, m in enumerate(moves):
+        seat = first if i % 2 == 0 else 1 - first
+        if m == "b":
+            words.append(f"Player {seat} {'called' if facing else 'bet'}.")
+            facing = True
+        else:
+            words.append(f"Player {seat} {'folded' if facing else 'checked'}.")
+    return f"Pot: {2 + moves.count('b')} chips. " + (" ".join(words) if words else "No one has acted yet.")
+
+
+# every unfinished betting sequence, by (opening seat, moves)
+_BETTING_TEXT = {
+    (first, moves): _betting_line(first, moves) for first in (0, 1) for moves in ("", "p", "b", "pb")
+}
+
+RULES_TEXT = (
+    "Rules: the deck has three cards, J < Q < K. Each player antes 1 chip and is dealt one card; "
+    "the third card is not used. A player may check or bet 1 chip; facing a bet, a player may fold "
+    "(losing the pot) or call (adding 1 chip). After two checks or a call, the higher card wins "
+    "the pot."
+)
 
 
 class KuhnPokerState(State):
@@ -42,6 +76,7 @@ class KuhnPokerState(State):
         "_moves",
         "_player",
         "_rng",
+        "_text_cache",
         "cards",
         "game",
     )
@@ -54,6 +89,7 @@ class KuhnPokerState(State):
         self._chips = [0.0, 0.0]  # net chips of each seat over finished hands
         self._hands_log: list[tuple[tuple[int, int], str, bool]] = []  # (cards by seat, moves, showdown)
         self._history: list[int] = []
+        self._text_cache: dict[tuple[int, int], str] | None = None
         self._start_hand()
 
     # ---- internals -------------------------------------------------------------------------------
@@ -159,11 +195,13 @@ class KuhnPokerState(State):
         new._moves = self._moves
         new._player = self._player
         new.cards = list(self.cards)
+        new._text_cache = None  # the copies may play different hands from here
         return new
 
     def _set_forfeit(self, returns: np.ndarray) -> None:
         self._chips = [float(r) for r in returns]
         self._player = TERMINAL
+        self._text_cache = None
 
     # ---- information -----------------------------------------------------------------------------
     @property
@@ -222,63 +260,60 @@ class KuhnPokerState(State):
     def action_aliases(self, player: int) -> dict[str, int]:
         return {"pass": PASS, "0": PASS, "1": BET}
 
-    def _betting_text(self) -> str:
-        if not self._moves:
-            return "No one has acted yet."
-        first = self._first()
-        words = []
-        facing = False
-        for i, m in enumerate(self._moves):
-            seat = first if i % 2 == 0 else 1 - first
-            if m == "b":
-                words.append(f"Player {seat} {'called' if facing else 'bet'}.")
-                facing = True
-            else:
-                words.append(f"Player {seat} {'folded' if facing else 'checked'}.")
-        return " ".join(words)
+    def move_table(self, player: int) -> dict[str, int]:
+        if self._player != player or player < 0:
+            return {}
+        return _FACING_MOVES if "b" in self._moves else _OPEN_MOVES
 
-    def observation_text(self, player: int) -> str:
+    def legal_actions_text(self, player: int | None = None) -> list[str]:
+        p = self._player
+        if p < 0 or (player is not None and player != p):
+            return []
+        return list(_FACING_TEXT if "b" in self._moves else _OPEN_TEXT)
+
+    def _text_prefix(self, player: int) -> str:
+        """The lines of the text view that stay the same during a hand (and at the end)."""
         game = self.game
+        header = game.text_header(player)
+        if game.rounds == 1:
+            return header
+        done = min(self._hand, game.rounds)
         lines = [
-            f"You are Player {player} in a two-player game of Kuhn poker"
-            + (f" ({game.rounds} hands)." if game.rounds > 1 else "."),
-            "Rules: the deck has three cards, J < Q < K. Each player antes 1 chip and is dealt one card; "
-            "the third card is not used. A player may check or bet 1 chip; facing a bet, a player may fold "
-            "(losing the pot) or call (adding 1 chip). After two checks or a call, the higher card wins "
-            "the pot.",
+            header,
+            f"Hands played: {done} of {game.rounds}. Your net chips so far: {self._chips[player]:+g}. "
+            "The first player alternates between hands; the player with more chips at the end wins.",
         ]
-        if game.rounds > 1:
-            done = min(self._hand, game.rounds)
-            mine = self._chips[player]
-            lines.append(
-                f"Hands played: {done} of {game.rounds}. Your net chips so far: {mine:+g}. "
-                "The first player alternates between hands; the player with more chips at the end wins."
-            )
-            for k, (cards, moves, showdown) in enumerate(self._hands_log[-3:], start=max(0, done - 3)):
-                reveal = (
-                    f"showdown, your {CARDS[cards[player]]} vs their {CARDS[cards[1 - player]]}"
-                    if showdown
-                    else "no showdown"
-                )
-                lines.append(f"  Hand {k + 1}: betting '{moves}', {reveal}.")
-        if self._player == TERMINAL:
-            result = self._chips[player]
-            lines.append(f"The game is over. Your result: {result:+g} chips.")
-            return "\n".join(lines)
-        if game.rounds > 1:
+        for k in range(max(0, done - 3), done):
+            cards, moves, showdown = self._hands_log[k]
+            if showdown:
+                reveal = f"showdown, your {CARDS[cards[player]]} vs their {CARDS[cards[1 - player]]}"
+            else:
+                reveal = "no showdown"
+            lines.append(f"  Hand {k + 1}: betting '{moves}', {reveal}.")
+        if self._player != TERMINAL:
             lines.append(
                 f"Hand {self._hand + 1}: you act {'first' if self.position(player) == 0 else 'second'}."
             )
-        if len(self.cards) > player:
-            lines.append(f"Your card: {CARDS[self.cards[player]]}")
-        pot = 2 + self._moves.count("b")
-        lines.append(f"Pot: {pot} chips. {self._betting_text()}")
-        if self._player == player:
-            legal = self.legal_actions_text(player)
-            lines.append(f"Your legal moves: {', '.join(legal)}. Answer with one of them, e.g. {legal[-1]}.")
-        else:
-            lines.append(f"Waiting for Player {self._player}.")
         return "\n".join(lines)
+
+    def observation_text(self, player: int) -> str:
+        # the prefix is the same for a whole hand: cache it per (player, hand) on this state
+        key = (player, self._hand)
+        cache = self._text_cache
+        if cache is None:
+            cache = self._text_cache = {}
+        prefix = cache.get(key)
+        if prefix is None:
+            prefix = cache[key] = self._text_prefix(player)
+        if self._player == TERMINAL:
+            return f"{prefix}\nThe game is over. Your result: {self._chips[player]:+g} chips."
+        card = f"\nYour card: {CARDS[self.cards[player]]}" if len(self.cards) > player else ""
+        betting = _BETTING_TEXT[self._first(), self._moves]
+        if self._player == player:
+            tail = _FACING_PROMPT if "b" in self._moves else _OPEN_PROMPT
+        else:
+            tail = f"Waiting for Player {self._player}."
+        return f"{prefix}{card}\n{betting}\n{tail}"
 
     def render(self) -> str:
         if len(self.cards) < 2:
@@ -312,6 +347,7 @@ class KuhnPoker(Game):
         self.max_return = 2.0 * self.rounds
         self.max_game_length = 3 * self.rounds
         self._shape = (HAND_TENSOR_SIZE + (2 if self.rounds > 1 else 0),)
+        self._headers: dict[int, str] = {}
         super().__init__(rounds=self.rounds)
 
     def new_initial_state(
@@ -322,6 +358,15 @@ class KuhnPoker(Game):
 
     def observation_shape(self, player: int) -> tuple[int, ...]:
         return self._shape
+
+    def text_header(self, player: int) -> str:
+        """The first lines of ``player``'s text view: who they are and the rules."""
+        header = self._headers.get(player)
+        if header is None:
+            hands = f" ({self.rounds} hands)." if self.rounds > 1 else "."
+            header = f"You are Player {player} in a two-player game of Kuhn poker{hands}\n{RULES_TEXT}"
+            self._headers[player] = header
+        return header
 
     def openspiel_game(self):
         if self.rounds != 1:

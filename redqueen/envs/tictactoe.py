@@ -30,6 +30,10 @@ _CELLS = np.array([[(b >> c) & 1 for c in range(9)] for b in range(512)], dtype=
 _MINE = _CELLS[:, :, None] * np.array([1, 0], dtype=np.int8)
 _THEIRS = _CELLS[:, :, None] * np.array([0, 1], dtype=np.int8)
 MARKS = "XO"
+# per set of occupied cells: the legal moves by text, and as an LLM writes them
+_MOVES = tuple({str(c): c for c in cells} for cells in EMPTY)
+_MOVES_TEXT = tuple(tuple(f"[{c}]" for c in cells) for cells in EMPTY)
+_BOARD_TEXT: dict[tuple[int, int], str] = {}  # (X bitboard, O bitboard) -> board_text, filled on use
 _CELL_WORDS = re.compile(r"^(?:cell|square|position|move)?\s*#?\s*(\d)$")
 
 
@@ -128,8 +132,16 @@ class TicTacToeState(State):
     def action_to_text(self, player: int, action: int) -> str:
         return str(int(action))
 
-    def action_aliases(self, player: int) -> dict[str, int]:
-        return {}
+    def move_table(self, player: int) -> dict[str, int]:
+        if self._player != player:
+            return {}
+        return _MOVES[self._boards[0] | self._boards[1]]
+
+    def legal_actions_text(self, player: int | None = None) -> list[str]:
+        p = self._player
+        if p < 0 or (player is not None and player != p):
+            return []
+        return list(_MOVES_TEXT[self._boards[0] | self._boards[1]])
 
     def parse_action(self, player: int, text: str) -> int:
         try:
@@ -147,10 +159,14 @@ class TicTacToeState(State):
             raise err
 
     def board_text(self) -> str:
-        cells = self.board()
-        shown = [m if m != "." else str(c) for c, m in enumerate(cells)]
-        rows = [" " + " | ".join(shown[r * 3 : r * 3 + 3]) for r in range(3)]
-        return "\n---+---+---\n".join(rows)
+        """The board with free cells shown by their number (what the text view shows)."""
+        key = (self._boards[0], self._boards[1])
+        text = _BOARD_TEXT.get(key)
+        if text is None:
+            shown = [m if m != "." else str(c) for c, m in enumerate(self.board())]
+            rows = [" " + " | ".join(shown[r * 3 : r * 3 + 3]) for r in range(3)]
+            text = _BOARD_TEXT[key] = "\n---+---+---\n".join(rows)
+        return text
 
     def observation_text(self, player: int) -> str:
         me, other = MARKS[player], MARKS[1 - player]
