@@ -26,6 +26,7 @@ from redqueen.game import RedqueenError
 DEMO_GAMES = 1000
 DEMO_SEED = 0
 CFR_ITERATIONS = 1000
+PPO_STEPS = 8192
 # a person who mistypes is asked again rather than losing the game
 HUMAN_POLICY = InvalidAnswerPolicy("retry", max_retries=5)
 
@@ -51,17 +52,48 @@ def _kuhn_demo_agents(seed: int) -> list[Any]:
     ]
 
 
+def _train_ppo(steps: int, seed: int, console: Any) -> Any:
+    """A PPO policy for Kuhn poker, trained ``steps`` env steps against random play (both seats).
+
+    MaskablePPO (sb3-contrib) when it is installed, else PPO: the SB3Agent masks illegal moves either way.
+    """
+    import os
+
+    import gymnasium as gym
+    import torch
+
+    from redqueen.agents import SB3Agent
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)  # small MLPs on few cores: threads only cost time
+    env = gym.make("redqueen/KuhnPoker-v0", opponent="random", seat="alternate")
+    try:
+        from sb3_contrib import MaskablePPO as Algo
+    except ImportError:
+        from stable_baselines3 import PPO as Algo
+    model = Algo("MlpPolicy", env, n_steps=512, batch_size=128, n_epochs=4, seed=seed, verbose=0)
+    with console.status(f"training {Algo.__name__} on Kuhn poker for {steps} steps against random..."):
+        started = time.perf_counter()
+        model.learn(total_timesteps=steps)
+    console.print(f"{Algo.__name__}: {steps} steps in {time.perf_counter() - started:.1f} s")
+    # poker needs mixed strategies: the agent samples from the policy (and is scored as it plays)
+    return SB3Agent(model, name="ppo", seed=seed, deterministic=False)
+
+
 def _half_width(values: Any) -> float:
     """Half-width of the normal 95% confidence interval of the mean of ``values``."""
     n = len(values)
     return 0.0 if n < 2 else float(1.96 * values.std(ddof=1) / n**0.5)
 
 
-def run_demo(games: int = DEMO_GAMES, seed: int = DEMO_SEED, console: Any = None) -> dict[str, Any]:
+def run_demo(
+    games: int = DEMO_GAMES, seed: int = DEMO_SEED, console: Any = None, ppo_steps: int = PPO_STEPS
+) -> dict[str, Any]:
     """Play the demo round robin, print rich tables, and return the results as JSON-able data.
 
     Every pairing plays ``games`` games with ``swap_seats=True`` and the same ``seed`` (so every
-    pairing of a game sees the same deals).
+    pairing of a game sees the same deals). With ``ppo_steps > 0`` a PPO policy trained that many
+    steps against random play joins the Kuhn poker line-up (and the exploitability table).
     """
     from rich.table import Table
 
@@ -71,8 +103,11 @@ def run_demo(games: int = DEMO_GAMES, seed: int = DEMO_SEED, console: Any = None
 
     console = console if console is not None else _console()
     started = time.perf_counter()
+    kuhn_agents = _kuhn_demo_agents(seed)
+    if ppo_steps > 0:
+        kuhn_agents.append(_train_ppo(ppo_steps, seed, console))
     line_up = {
-        "kuhn_poker": _kuhn_demo_agents(seed),
+        "kuhn_poker": kuhn_agents,
         "tictactoe": [RandomAgent(name="random", seed=seed), MinimaxAgent(name="minimax", seed=seed)],
     }
     titles = {"kuhn_poker": "Kuhn poker", "tictactoe": "TicTacToe"}
@@ -237,6 +272,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=_seed, default=DEMO_SEED, help=f"match seed (default {DEMO_SEED})")
     demo.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    demo.add_argument(
+        "--ppo-steps",
+        type=int,
+        default=PPO_STEPS,
+        help=f"train a PPO Kuhn agent for this many steps first; 0 skips it (default {PPO_STEPS})",
+    )
 
     sub.add_parser("list", help="list the games and the short agent names")
 
@@ -283,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         if args.command == "demo":
-            data = run_demo(args.games, args.seed, console)
+            data = run_demo(args.games, args.seed, console, ppo_steps=args.ppo_steps)
         else:
             data = run_play(args, console)
     except (RedqueenError, ValueError, TypeError) as err:

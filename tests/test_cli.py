@@ -15,10 +15,11 @@ from redqueen import cli
 
 def test_demo_prints_the_round_robin_and_exploitability(capsys, tmp_path):
     out_file = tmp_path / "demo" / "results.json"
-    assert cli.main(["demo", "--games", "6", "--seed", "1", "--json", str(out_file)]) == 0
+    args = ["demo", "--games", "6", "--seed", "1", "--json", str(out_file), "--ppo-steps", "512"]
+    assert cli.main(args) == 0
     out = capsys.readouterr().out
     assert "Kuhn poker: 6 games per pairing" in out and "TicTacToe: 6 games per pairing" in out
-    for name in ("random", "nash", "cfr", "minimax"):
+    for name in ("random", "nash", "cfr", "minimax", "ppo"):
         assert name in out
     assert "exploitability" in out and "0.4583" in out  # a uniform random Kuhn policy
     data = json.loads(out_file.read_text())

@@ -623,19 +623,29 @@ def test_ppo_agent_plays_tictactoe_from_both_seats(ppo_tictactoe):
 
 
 def test_masking_excludes_the_models_favourite(ppo_tictactoe):
-    agent = SB3Agent(ppo_tictactoe)
+    agent = SB3Agent(ppo_tictactoe, deterministic=False)
     state = redqueen.make_game("tictactoe").new_initial_state()
     obs = agent_observation(state, 0, "tensor")
     favourite, _ = ppo_tictactoe.predict(obs["observation"], deterministic=True)
     favourite = int(favourite)
     obs["action_mask"] = obs["action_mask"].copy()
     obs["action_mask"][favourite] = 0
-    full = SB3Agent(ppo_tictactoe).action_probabilities(agent_observation(state, 0, "tensor"))
+    full = agent.action_probabilities(agent_observation(state, 0, "tensor"))
     probs = assert_probabilities_over_legal(agent, obs)
-    assert favourite not in probs and agent.act(obs) != favourite
+    assert favourite not in probs and SB3Agent(ppo_tictactoe).act(obs) != favourite
     # renormalised: the ratios between legal moves are the model's
     a, b = sorted(probs)[:2]
     assert probs[a] / probs[b] == pytest.approx(full[a] / full[b], rel=1e-6)
+
+
+def test_probabilities_describe_the_policy_that_is_played(ppo_tictactoe):
+    obs = agent_observation(redqueen.make_game("tictactoe").new_initial_state(), 0, "tensor")
+    greedy = SB3Agent(ppo_tictactoe).action_probabilities(obs)
+    assert sorted(greedy.values())[-1] == 1.0 and sum(greedy.values()) == 1.0
+    assert greedy[SB3Agent(ppo_tictactoe).act(obs)] == 1.0
+    stochastic = SB3Agent(ppo_tictactoe, deterministic=False).action_probabilities(obs)
+    assert max(stochastic, key=stochastic.get) == max(greedy, key=greedy.get)
+    assert max(stochastic.values()) < 1.0
 
 
 def test_stochastic_agent_samples_with_its_seed(ppo_tictactoe):
@@ -670,8 +680,8 @@ def test_save_load_detects_the_algorithm(ppo_tictactoe, maskable_kuhn, tmp_path)
     state = redqueen.make_game("tictactoe").new_initial_state()
     state.apply_action(4)
     obs = agent_observation(state, 1, "tensor")
-    expected = SB3Agent(ppo_tictactoe).action_probabilities(obs)
-    got = loaded.action_probabilities(obs)
+    expected = SB3Agent(ppo_tictactoe, deterministic=False).action_probabilities(obs)
+    got = SB3Agent(ppo_path, deterministic=False).action_probabilities(obs)
     assert got.keys() == expected.keys()
     assert all(got[a] == pytest.approx(expected[a], rel=1e-5) for a in got)
 

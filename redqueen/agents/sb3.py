@@ -198,10 +198,14 @@ class SB3Agent(Agent):
         return legal, values[legal]
 
     def action_probabilities(self, observation: Mapping[str, Any]) -> dict[int, float]:
-        """Probability of each legal action: the policy's distribution restricted to the legal actions
-        and renormalised (a greedy one-hot for Q-learning models)."""
+        """Probability of each legal action under the policy :meth:`act` plays.
+
+        Stochastic agents (``deterministic=False``): the model's distribution restricted to the legal
+        actions and renormalised. Deterministic agents and Q-learning models: one-hot on the move
+        :meth:`act` returns, so exploitability scores the policy that is actually played.
+        """
         legal, scores = self._scores(observation)
-        if self._kind == "q":
+        if self.deterministic or self._kind == "q":
             probs = np.zeros(legal.size)
             probs[int(np.argmax(scores))] = 1.0
         else:
