@@ -58,6 +58,9 @@ _BETTING_TEXT = {
     (first, moves): _betting_line(first, moves) for first in (0, 1) for moves in ("", "p", "b", "pb")
 }
 
+# the text of a finished hand in the match summary, by (observer, hand record): at most 2 x 6 x 5 entries
+_HAND_LINES: dict[tuple[int, tuple[tuple[int, int], str, bool]], str] = {}
+
 RULES_TEXT = (
     "Rules: the deck has three cards, J < Q < K. Each player antes 1 chip and is dealt one card; "
     "the third card is not used. A player may check or bet 1 chip; facing a bet, a player may fold "
@@ -283,13 +286,18 @@ class KuhnPokerState(State):
             f"Hands played: {done} of {game.rounds}. Your net chips so far: {self._chips[player]:+g}. "
             "The first player alternates between hands; the player with more chips at the end wins.",
         ]
+        log = self._hands_log
         for k in range(max(0, done - 3), done):
-            cards, moves, showdown = self._hands_log[k]
-            if showdown:
-                reveal = f"showdown, your {CARDS[cards[player]]} vs their {CARDS[cards[1 - player]]}"
-            else:
-                reveal = "no showdown"
-            lines.append(f"  Hand {k + 1}: betting '{moves}', {reveal}.")
+            key = (player, log[k])
+            line = _HAND_LINES.get(key)
+            if line is None:
+                cards, moves, showdown = log[k]
+                if showdown:
+                    reveal = f"showdown, your {CARDS[cards[player]]} vs their {CARDS[cards[1 - player]]}"
+                else:
+                    reveal = "no showdown"
+                line = _HAND_LINES[key] = f"betting '{moves}', {reveal}."
+            lines.append(f"  Hand {k + 1}: {line}")
         if self._player != TERMINAL:
             lines.append(
                 f"Hand {self._hand + 1}: you act {'first' if self.position(player) == 0 else 'second'}."

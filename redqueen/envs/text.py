@@ -100,6 +100,9 @@ class TextEnv:
         self._no_counts = _snapshot(self._counts)
         self._counts_seen = self._no_counts  # read-only copy of _counts handed out in info
         self._penalties = np.zeros(self.num_players, dtype=np.float64)
+        # the rewards of every step before the last: one shared, read-only array of zeros
+        self._zero_rewards = np.zeros(self.num_players)
+        self._zero_rewards.flags.writeable = False
 
     # ---- Gymnasium-like API ----------------------------------------------------------------------
     def reset(
@@ -184,7 +187,7 @@ class TextEnv:
         self._next_turn(state)
         return (
             self._text,
-            np.zeros(self.num_players),
+            self._zero_rewards,
             False,
             False,
             {
@@ -328,7 +331,7 @@ class TextEnv:
             return self._finish(state, player, True, reason, action)
         return (
             self._text,
-            np.zeros(self.num_players),
+            self._zero_rewards,
             False,
             False,
             {
