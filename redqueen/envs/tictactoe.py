@@ -183,7 +183,8 @@ class TicTacToeState(State):
                 lines.append(f"The game is over: {'you win' if self._winner == player else 'you lose'}.")
         elif self._player == player:
             legal = self.legal_actions_text(player)
-            lines.append("Your legal moves: " + ", ".join(legal) + ". Answer with one cell, e.g. [4].")
+            example = legal[len(legal) // 2]
+            lines.append(f"Your legal moves: {', '.join(legal)}. Answer with one cell, e.g. {example}.")
         else:
             lines.append(f"Waiting for Player {self._player}.")
         return "\n".join(lines)
