@@ -45,7 +45,7 @@ def raw_env(
     illegal_action: IllegalActionMode = "terminate",
     dense_rewards: bool = False,
 ) -> GameEnv:
-    """A Kuhn poker :class:`GameEnv` (the same as :func:`env`; the checks are built in)."""
+    """A Kuhn poker AEC environment (a :class:`GameEnv`; see the module docstring)."""
     return GameEnv(
         KuhnPoker(rounds=rounds),
         name=NAME,
@@ -56,19 +56,6 @@ def raw_env(
     )
 
 
-def env(
-    *,
-    rounds: int = 1,
-    render_mode: str | None = None,
-    text_observations: bool = False,
-    illegal_action: IllegalActionMode = "terminate",
-    dense_rewards: bool = False,
-) -> GameEnv:
-    """A Kuhn poker AEC environment (see the module docstring)."""
-    return raw_env(
-        rounds=rounds,
-        render_mode=render_mode,
-        text_observations=text_observations,
-        illegal_action=illegal_action,
-        dense_rewards=dense_rewards,
-    )
+# PettingZoo's classic envs wrap raw_env() in three checking wrappers; GameEnv has those checks built in
+# (and is about 6x faster for it), so env() and raw_env() are the same.
+env = raw_env

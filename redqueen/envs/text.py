@@ -143,14 +143,7 @@ class TextEnv:
         if self._state.is_terminal():
             raise RedqueenError(f"{self.game!r} made a state that is already over")
         self._next_turn(self._state)
-        info = {
-            "player": self._player,
-            "legal_moves": self._legal_moves,
-            "invalid": False,
-            "reason": None,
-            "action": None,
-            "invalid_answers": self._counts_seen,
-        }
+        info = self._info(False, None, None)
         return self._text, info
 
     def step(self, reply: Any) -> tuple[str, np.ndarray, bool, bool, dict[str, Any]]:
@@ -185,20 +178,7 @@ class TextEnv:
         if state.is_terminal():
             return self._finish(state, player, False, None, action)
         self._next_turn(state)
-        return (
-            self._text,
-            self._zero_rewards,
-            False,
-            False,
-            {
-                "player": self._player,
-                "legal_moves": self._legal_moves,
-                "invalid": False,
-                "reason": None,
-                "action": action,
-                "invalid_answers": self._counts_seen,
-            },
-        )
+        return self._text, self._zero_rewards, False, False, self._info(False, None, action)
 
     def observe(self, player: int) -> str:
         """``player``'s view of the game now, as text (any time after :meth:`reset`)."""
@@ -256,6 +236,17 @@ class TextEnv:
         if self._state is None:
             return f"cannot {what} before reset(): call env.reset() first"
         return f"cannot {what}: the game is over; call env.reset() to start a new one"
+
+    def _info(self, invalid: bool, reason: str | None, action: int | None) -> dict[str, Any]:
+        """The info dict of a step after which the game goes on."""
+        return {
+            "player": self._player,
+            "legal_moves": self._legal_moves,
+            "invalid": invalid,
+            "reason": reason,
+            "action": action,
+            "invalid_answers": self._counts_seen,
+        }
 
     def _next_turn(self, state: State) -> None:
         """Set the player to answer next and their prompt (the state is not terminal)."""
@@ -329,20 +320,7 @@ class TextEnv:
                 state.forfeit(player)
         if state.is_terminal():
             return self._finish(state, player, True, reason, action)
-        return (
-            self._text,
-            self._zero_rewards,
-            False,
-            False,
-            {
-                "player": self._player,
-                "legal_moves": self._legal_moves,
-                "invalid": True,
-                "reason": reason,
-                "action": action,
-                "invalid_answers": self._counts_seen,
-            },
-        )
+        return self._text, self._zero_rewards, False, False, self._info(True, reason, action)
 
     def _finish(
         self, state: State, player: int, invalid: bool, reason: str | None, action: int | None

@@ -40,7 +40,7 @@ def raw_env(
     text_observations: bool = False,
     illegal_action: IllegalActionMode = "terminate",
 ) -> GameEnv:
-    """A TicTacToe :class:`GameEnv` (the same as :func:`env`; the checks are built in)."""
+    """A TicTacToe AEC environment (a :class:`GameEnv`; see the module docstring)."""
     return GameEnv(
         TicTacToe(),
         name=NAME,
@@ -50,13 +50,6 @@ def raw_env(
     )
 
 
-def env(
-    *,
-    render_mode: str | None = None,
-    text_observations: bool = False,
-    illegal_action: IllegalActionMode = "terminate",
-) -> GameEnv:
-    """A TicTacToe AEC environment (see the module docstring)."""
-    return raw_env(
-        render_mode=render_mode, text_observations=text_observations, illegal_action=illegal_action
-    )
+# PettingZoo's classic envs wrap raw_env() in three checking wrappers; GameEnv has those checks built in
+# (and is about 6x faster for it), so env() and raw_env() are the same.
+env = raw_env
