@@ -345,3 +345,23 @@ def test_extract_matches_its_definition(parts):
 
     text = "".join(parts)
     assert _extract(text) == _reference_extract(text)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rounds=st.integers(2, 3))
+def test_kuhn_match_text_summarises_hands_truthfully(seed, rounds):
+    """In a match of <= 3 hands every finished hand is summarised; the chips stated add up."""
+    import re
+
+    state = KuhnPoker(rounds=rounds).new_initial_state(seed)
+    rng = np.random.default_rng(seed)
+    while not state.is_terminal():
+        state.apply_action(int(rng.integers(2)))
+        if state.is_terminal():
+            break
+        p = state.current_player
+        text = state.observation_text(p)
+        per_hand = [float(x) for x in re.findall(r"^  Hand \d+: .*; you ([+-]\d+)\.$", text, re.M)]
+        assert len(per_hand) == state.hand
+        net = float(re.search(r"Your net chips so far: ([+-]?\d+)\.", text).group(1))
+        assert sum(per_hand) == net == state.returns()[p]

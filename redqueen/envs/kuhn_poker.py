@@ -16,6 +16,7 @@ pass/bet pair per betting step), so a one-hand strategy applies to every hand of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -58,8 +59,9 @@ _BETTING_TEXT = {
     (first, moves): _betting_line(first, moves) for first in (0, 1) for moves in ("", "p", "b", "pb")
 }
 
-# the text of a finished hand in the match summary, by (observer, hand record): at most 2 x 6 x 5 entries
-_HAND_LINES: dict[tuple[int, tuple[tuple[int, int], str, bool]], str] = {}
+# the text of a finished hand in the match summary, by (opening seat, observer, hand record): at most
+# 2 x 2 x 6 x 5 entries
+_HAND_LINES: dict[tuple[int, int, tuple[tuple[int, int], str, bool]], str] = {}
 
 RULES_TEXT = (
     "Rules: the deck has three cards, J < Q < K. Each player antes 1 chip and is dealt one card; "
@@ -67,6 +69,37 @@ RULES_TEXT = (
     "(losing the pot) or call (adding 1 chip). After two checks or a call, the higher card wins "
     "the pot."
 )
+
+
+def settle(first: int, cards: Sequence[int], moves: str) -> tuple[int, float]:
+    """(winning seat, chips won) of a finished hand; ``first`` is the seat that opened it."""
+    showdown, folder_pos = _ENDS[moves]
+    if showdown:
+        stake = 2.0 if "b" in moves else 1.0  # the ante, plus the bet when it was called
+        return (0 if cards[0] > cards[1] else 1), stake
+    folder = first if folder_pos == 0 else 1 - first
+    return 1 - folder, 1.0  # the folder loses only the ante
+
+
+def _hand_summary(first: int, player: int, record: tuple[tuple[int, int], str, bool]) -> str:
+    """A finished hand in words, from ``player``'s side: who did what, the showdown, the chips won."""
+    cards, moves, showdown = record
+    words = []
+    facing = False
+    for i, m in enumerate(moves):
+        seat = first if i % 2 == 0 else 1 - first
+        who = "you" if seat == player else "they"
+        if m == "b":
+            words.append(f"{who} {'called' if facing else 'bet'}")
+            facing = True
+        else:
+            words.append(f"{who} {'folded' if facing else 'checked'}")
+    winner, stake = settle(first, cards, moves)
+    result = f"{stake if winner == player else -stake:+g}"
+    if showdown:
+        shown = f"showdown, your {CARDS[cards[player]]} vs their {CARDS[cards[1 - player]]}"
+        return f"{', '.join(words)}; {shown}; you {result}."
+    return f"{', '.join(words)}; you {result}."
 
 
 class KuhnPokerState(State):
@@ -111,19 +144,10 @@ class KuhnPokerState(State):
             self._player = self._first()
 
     def _finish_hand(self) -> None:
-        showdown, folder_pos = _ENDS[self._moves]
-        first = self._first()
-        n_bets = self._moves.count("b")
-        if showdown:
-            stake = 1.0 + (1.0 if n_bets else 0.0)  # ante, plus the bet when it was called
-            winner = 0 if self.cards[0] > self.cards[1] else 1
-        else:
-            stake = 1.0  # the folder loses only the ante
-            folder = first if folder_pos == 0 else 1 - first
-            winner = 1 - folder
+        winner, stake = settle(self._first(), self.cards, self._moves)
         self._chips[winner] += stake
         self._chips[1 - winner] -= stake
-        self._hands_log.append(((self.cards[0], self.cards[1]), self._moves, showdown))
+        self._hands_log.append(((self.cards[0], self.cards[1]), self._moves, _ENDS[self._moves][0]))
         self._hand += 1
         if self._hand >= self.game.rounds:
             self._player = TERMINAL
@@ -284,19 +308,15 @@ class KuhnPokerState(State):
         lines = [
             header,
             f"Hands played: {done} of {game.rounds}. Your net chips so far: {self._chips[player]:+g}. "
-            "The first player alternates between hands; the player with more chips at the end wins.",
+            "The first player alternates between hands; your result is your net chips after the last "
+            "hand.",
         ]
         log = self._hands_log
         for k in range(max(0, done - 3), done):
-            key = (player, log[k])
+            key = (k & 1, player, log[k])
             line = _HAND_LINES.get(key)
             if line is None:
-                cards, moves, showdown = log[k]
-                if showdown:
-                    reveal = f"showdown, your {CARDS[cards[player]]} vs their {CARDS[cards[1 - player]]}"
-                else:
-                    reveal = "no showdown"
-                line = _HAND_LINES[key] = f"betting '{moves}', {reveal}."
+                line = _HAND_LINES[key] = _hand_summary(k & 1, player, log[k])
             lines.append(f"  Hand {k + 1}: {line}")
         if self._player != TERMINAL:
             lines.append(
