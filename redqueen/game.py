@@ -57,6 +57,14 @@ class IllegalAction(RedqueenError, ValueError):
         super().__init__(message)
 
 
+class UnsupportedRenderMode(RedqueenError, TypeError, ValueError):
+    """A render mode the env does not offer.
+
+    Also a TypeError on purpose: stable-baselines3's ``make_vec_env`` asks for ``render_mode="rgb_array"``
+    and falls back to no render mode on a TypeError only.
+    """
+
+
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A numpy Generator from a seed, or the Generator itself when one is given."""
     if isinstance(seed, np.random.Generator):

@@ -736,3 +736,14 @@ def test_sb3_agent_in_the_match_runner(ppo_tictactoe):
     result = match.play("tictactoe", [SB3Agent(ppo_tictactoe), RandomAgent()], n_games=20, seed=0)
     assert result.returns.shape == (20, 2)
     assert np.all(result.invalid_answers == 0)
+
+
+@pytest.mark.filterwarnings("ignore:.*render_mode='rgb_array' that is not in the possible render_modes")
+def test_sb3_make_vec_env_builds_the_registered_envs():
+    # make_vec_env first asks for render_mode="rgb_array" and retries without it on a TypeError
+    from stable_baselines3.common.env_util import make_vec_env
+
+    vec = make_vec_env("redqueen/TicTacToe-v0", n_envs=2, seed=0, env_kwargs={"opponent": "minimax"})
+    assert vec.reset().shape == (2, 3, 3, 2)
+    with pytest.raises(ValueError, match="render_mode"):
+        gym.make("redqueen/KuhnPoker-v0", render_mode="rgb_array")

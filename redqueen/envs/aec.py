@@ -43,7 +43,16 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
-from redqueen.game import CHANCE, SIMULTANEOUS, TERMINAL, Game, IllegalAction, RedqueenError, State
+from redqueen.game import (
+    CHANCE,
+    SIMULTANEOUS,
+    TERMINAL,
+    Game,
+    IllegalAction,
+    RedqueenError,
+    State,
+    UnsupportedRenderMode,
+)
 
 __all__ = ["ActionOutOfSpace", "EnvOrderError", "GameEnv"]
 
@@ -126,7 +135,7 @@ class GameEnv(AECEnv):
                 f"{n_actions!r} (action_kind={game.action_kind!r}); use the text environment instead"
             )
         if render_mode is not None and render_mode not in RENDER_MODES:
-            raise ValueError(f"render_mode must be None, 'human' or 'ansi', got {render_mode!r}")
+            raise UnsupportedRenderMode(f"render_mode must be None, 'human' or 'ansi', got {render_mode!r}")
         if illegal_action not in ILLEGAL_ACTION_MODES:
             raise ValueError(f"illegal_action must be 'terminate' or 'raise', got {illegal_action!r}")
         if not isinstance(text_max_length, int) or text_max_length < 1:

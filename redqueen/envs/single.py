@@ -28,7 +28,15 @@ import gymnasium
 import numpy as np
 
 from redqueen.agents import Agent, make_agent
-from redqueen.game import CHANCE, SIMULTANEOUS, Game, IllegalAction, State, agent_observation
+from redqueen.game import (
+    CHANCE,
+    SIMULTANEOUS,
+    Game,
+    IllegalAction,
+    State,
+    UnsupportedRenderMode,
+    agent_observation,
+)
 from redqueen.registry import make_game
 
 SeatSpec = int | Literal["alternate", "random"]
@@ -101,7 +109,7 @@ class SingleAgentEnv(gymnasium.Env):
             raise ValueError(f"illegal_reward must be a number, got {illegal_reward!r}") from None
 
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be None, 'human' or 'ansi', got {render_mode!r}")
+            raise UnsupportedRenderMode(f"render_mode must be None, 'human' or 'ansi', got {render_mode!r}")
         self.render_mode = render_mode
 
         self.opponents: list[Agent] = self._make_opponents(opponent)
