@@ -226,12 +226,16 @@ class State(abc.ABC):
         return {}
 
     def move_table(self, player: int) -> Mapping[str, int]:
-        """Legal moves of ``player`` now by normalized text, aliases included; empty if none.
+        """Legal moves of ``player`` now by normalized text (bare, ``"bet"``, and as written in
+        :meth:`legal_actions_text`, ``"[bet]"``), aliases included; empty if none.
 
         :meth:`parse_action` looks answers up here; games may override it with cached tables.
         """
         legal = self.legal_actions(player)
-        table = {normalize_move(self.action_to_text(player, a)): a for a in legal}
+        table = {}
+        for a in legal:
+            move = normalize_move(self.action_to_text(player, a))
+            table[move] = table[f"[{move}]"] = a
         for alias, action in self.action_aliases(player).items():
             if action in legal:
                 table.setdefault(alias, action)
@@ -250,6 +254,10 @@ class State(abc.ABC):
             if self.is_terminal():
                 raise IllegalAction("the game is over; no move can be played.", answer=text)
             raise IllegalAction(f"player {player} has no move now.", answer=text)
+        if isinstance(text, str):
+            action = table.get(text)  # a reply that is exactly a move, as most scripted agents write it
+            if action is not None:
+                return action
         answer, marked = _extract(text)
         action = table.get(normalize_move(answer))
         if action is not None:

@@ -365,3 +365,21 @@ def test_kuhn_match_text_summarises_hands_truthfully(seed, rounds):
         assert len(per_hand) == state.hand
         net = float(re.search(r"Your net chips so far: ([+-]?\d+)\.", text).group(1))
         assert sum(per_hand) == net == state.returns()[p]
+
+
+@pytest.mark.parametrize("name", list(GAMES))
+def test_move_table_shortcut_agrees_with_the_general_parser(name):
+    """A reply that is exactly a move-table key skips the extraction; the boxed path must agree."""
+    game = GAMES[name]()
+    for seed in range(20):
+        state = game.new_initial_state(seed)
+        while not state.is_terminal():
+            p = state.current_player
+            table = state.move_table(p)
+            assert set(table.values()) == set(state.legal_actions(p))
+            for key, action in table.items():
+                assert state.parse_action(p, key) == action
+                assert state.parse_action(p, f"so \\boxed{{{key}}}") == action
+            for move in state.legal_actions_text(p):
+                assert move in table
+            state.apply_action(state.legal_actions()[seed % len(state.legal_actions())])

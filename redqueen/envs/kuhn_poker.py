@@ -32,8 +32,8 @@ _MOVE_CHAR = "pb"
 DEALS = [(a, b) for a in range(3) for b in range(3) if a != b]
 HAND_TENSOR_SIZE = 11
 # legal moves by text (aliases included) and as an LLM writes them: before and after a bet
-_OPEN_MOVES = {"check": PASS, "bet": BET, "pass": PASS, "0": PASS, "1": BET}
-_FACING_MOVES = {"fold": PASS, "call": BET, "pass": PASS, "0": PASS, "1": BET}
+_OPEN_MOVES = {"check": PASS, "bet": BET, "[check]": PASS, "[bet]": BET, "pass": PASS, "0": PASS, "1": BET}
+_FACING_MOVES = {"fold": PASS, "call": BET, "[fold]": PASS, "[call]": BET, "pass": PASS, "0": PASS, "1": BET}
 _OPEN_TEXT = ("[check]", "[bet]")
 _FACING_TEXT = ("[fold]", "[call]")
 _OPEN_PROMPT = "Your legal moves: [check], [bet]. Answer with one of them, e.g. [bet]."
@@ -59,6 +59,7 @@ _BETTING_TEXT = {
     (first, moves): _betting_line(first, moves) for first in (0, 1) for moves in ("", "p", "b", "pb")
 }
 
+_PREFIX_CACHE_SIZE = 20_000  # text prefixes kept per game object (cleared when full)
 # the text of a finished hand in the match summary, by (opening seat, observer, hand record): at most
 # 2 x 2 x 6 x 5 entries
 _HAND_LINES: dict[tuple[int, int, tuple[tuple[int, int], str, bool]], str] = {}
@@ -112,7 +113,6 @@ class KuhnPokerState(State):
         "_moves",
         "_player",
         "_rng",
-        "_text_cache",
         "cards",
         "game",
     )
@@ -125,7 +125,6 @@ class KuhnPokerState(State):
         self._chips = [0.0, 0.0]  # net chips of each seat over finished hands
         self._hands_log: list[tuple[tuple[int, int], str, bool]] = []  # (cards by seat, moves, showdown)
         self._history: list[int] = []
-        self._text_cache: dict[tuple[int, int], str] | None = None
         self._start_hand()
 
     # ---- internals -------------------------------------------------------------------------------
@@ -222,13 +221,11 @@ class KuhnPokerState(State):
         new._moves = self._moves
         new._player = self._player
         new.cards = list(self.cards)
-        new._text_cache = None  # the copies may play different hands from here
         return new
 
     def _set_forfeit(self, returns: np.ndarray) -> None:
         self._chips = [float(r) for r in returns]
         self._player = TERMINAL
-        self._text_cache = None
 
     # ---- information -----------------------------------------------------------------------------
     @property
@@ -325,15 +322,17 @@ class KuhnPokerState(State):
         return "\n".join(lines)
 
     def observation_text(self, player: int) -> str:
-        # the prefix is the same for a whole hand: cache it per (player, hand) on this state
-        key = (player, self._hand)
-        cache = self._text_cache
-        if cache is None:
-            cache = self._text_cache = {}
+        # The lines before the current hand's cards depend only on what this key holds (the hands log
+        # shows at most the last three hands), so they are cached on the game, across games.
+        over = self._player == TERMINAL
+        key = (player, self._hand, over, self._chips[player], *self._hands_log[-3:])
+        cache = self.game._text_prefixes
         prefix = cache.get(key)
         if prefix is None:
+            if len(cache) >= _PREFIX_CACHE_SIZE:
+                cache.clear()
             prefix = cache[key] = self._text_prefix(player)
-        if self._player == TERMINAL:
+        if over:
             return f"{prefix}\nThe game is over. Your result: {self._chips[player]:+g} chips."
         card = f"\nYour card: {CARDS[self.cards[player]]}" if len(self.cards) > player else ""
         betting = _BETTING_TEXT[self._first(), self._moves]
@@ -376,6 +375,7 @@ class KuhnPoker(Game):
         self.max_game_length = 3 * self.rounds
         self._shape = (HAND_TENSOR_SIZE + (2 if self.rounds > 1 else 0),)
         self._headers: dict[int, str] = {}
+        self._text_prefixes: dict[tuple, str] = {}  # see KuhnPokerState.observation_text
         super().__init__(rounds=self.rounds)
 
     def new_initial_state(

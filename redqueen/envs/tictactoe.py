@@ -31,7 +31,7 @@ _MINE = _CELLS[:, :, None] * np.array([1, 0], dtype=np.int8)
 _THEIRS = _CELLS[:, :, None] * np.array([0, 1], dtype=np.int8)
 MARKS = "XO"
 # per set of occupied cells: the legal moves by text, and as an LLM writes them
-_MOVES = tuple({str(c): c for c in cells} for cells in EMPTY)
+_MOVES = tuple({**{str(c): c for c in cells}, **{f"[{c}]": c for c in cells}} for cells in EMPTY)
 _MOVES_TEXT = tuple(tuple(f"[{c}]" for c in cells) for cells in EMPTY)
 _BOARD_TEXT: dict[tuple[int, int], str] = {}  # (X bitboard, O bitboard) -> board_text, filled on use
 _CELL_WORDS = re.compile(r"^(?:cell|square|position|move)?\s*#?\s*(\d)$")
