@@ -2,8 +2,9 @@
 
 Subcommands:
 
-* ``redqueen demo [--games N] [--seed S] [--json PATH]``: a round robin on Kuhn poker and TicTacToe
-  with rich tables of wins, draws, losses and mean returns, and the exploitability of the Kuhn agents;
+* ``redqueen demo [--games N] [--seed S] [--json PATH] [--plot PATH]``: a round robin on Kuhn poker
+  and TicTacToe with rich tables of wins, draws, losses and mean returns, and the exploitability of
+  the Kuhn agents;
 * ``redqueen list``: the games and the short agent names;
 * ``redqueen play GAME AGENT AGENT [--games N] [--seed S] [--swap] [--invalid MODE] [--json PATH]``:
   a match between agents given by short name (``human`` lets you play in the terminal).
@@ -272,6 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=_seed, default=DEMO_SEED, help=f"match seed (default {DEMO_SEED})")
     demo.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
+    demo.add_argument("--plot", type=Path, metavar="PATH", help="also draw the results (PNG, matplotlib)")
     demo.add_argument(
         "--ppo-steps",
         type=int,
@@ -308,6 +310,50 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def plot_demo(data: dict[str, Any], path: Path) -> None:
+    """A picture of the demo: the Kuhn poker payoff matrix and the agents' exploitability."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise RedqueenError("--plot needs matplotlib: pip install 'redqueen[plots]'") from None
+    import numpy as np
+
+    kuhn = data["games"]["kuhn_poker"]
+    names = kuhn["agents"]
+    index = {name: i for i, name in enumerate(names)}
+    payoff = np.full((len(names), len(names)), np.nan)
+    for pairing in kuhn["pairings"]:
+        a, b = (index[n] for n in pairing["agent_names"])
+        payoff[a, b], payoff[b, a] = pairing["mean_returns"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5), gridspec_kw={"width_ratios": [1.3, 1]})
+    bound = max(0.1, float(np.nanmax(np.abs(payoff))))
+    image = ax1.imshow(payoff, cmap="RdBu", vmin=-bound, vmax=bound)
+    for (i, j), value in np.ndenumerate(payoff):
+        if not np.isnan(value):
+            color = "white" if abs(value) > 0.6 * bound else "black"
+            ax1.text(j, i, f"{value:+.2f}", ha="center", va="center", fontsize=9, color=color)
+    ax1.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax1.set_yticks(range(len(names)), names)
+    ax1.set_title(f"Kuhn poker: row agent's mean chips per hand\n({data['games_per_pairing']} games a pair)")
+    fig.colorbar(image, ax=ax1, shrink=0.8)
+    expl = data["exploitability"]
+    bars = ax2.bar(list(expl), list(expl.values()), color="tab:gray")
+    ax2.bar_label(bars, labels=[f"{v:.4f}" for v in expl.values()], fontsize=8)
+    ax2.axhline(11 / 24, color="tab:red", linestyle="--", linewidth=1, label="uniform random (11/24)")
+    ax2.set_ylabel("exploitability (chips per hand)")
+    ax2.set_title("Kuhn poker exploitability (0 = Nash)")
+    ax2.tick_params(axis="x", rotation=30)
+    ax2.set_ylim(0, max(0.5, *expl.values()) * 1.15)
+    ax2.legend(loc="upper center")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def _write_json(path: Path, data: dict[str, Any], console: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
@@ -325,6 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             data = run_demo(args.games, args.seed, console, ppo_steps=args.ppo_steps)
+            if args.plot is not None:
+                plot_demo(data, args.plot)
+                console.print(f"plot written to {args.plot}")
         else:
             data = run_play(args, console)
     except (RedqueenError, ValueError, TypeError) as err:

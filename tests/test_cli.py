@@ -126,3 +126,11 @@ def test_python_dash_m_runs_the_command():
     )
     assert proc.returncode == 0, proc.stderr
     assert "kuhn_poker: 1 game, seed 1" in proc.stdout
+
+
+def test_demo_draws_a_plot(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "plots" / "demo.png"
+    assert cli.main(["demo", "--games", "4", "--ppo-steps", "0", "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+    assert f"plot written to {out}" in capsys.readouterr().out.replace("\n", "")
