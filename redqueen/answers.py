@@ -27,6 +27,10 @@ class InvalidAnswerPolicy:
     penalty: float = 0.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int):
+            raise TypeError(f"max_retries must be an int, got {self.max_retries!r}")
+        if isinstance(self.penalty, bool) or not isinstance(self.penalty, int | float):
+            raise TypeError(f"penalty must be a number, got {self.penalty!r}")
         if self.mode not in INVALID_MODES:
             raise ValueError(f"invalid-answer policy must be one of {INVALID_MODES}, got {self.mode!r}")
         if self.max_retries < 0:

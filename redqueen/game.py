@@ -65,6 +65,28 @@ class UnsupportedRenderMode(RedqueenError, TypeError, ValueError):
     """
 
 
+def as_action(action: Any, state: State | None = None) -> int:
+    """``action`` as a Python int: ints and numpy integers pass, anything else (bool, float, str,
+    array) raises IllegalAction naming it (and the legal moves, given the state)."""
+    if action.__class__ is int:
+        return action
+    if isinstance(action, np.integer) and not isinstance(action, np.bool_):
+        return int(action)
+    legal = state.legal_actions_text() if state is not None and not state.is_terminal() else ()
+    raise IllegalAction(
+        f"an action is an integer index, not {type(action).__name__} {action!r:.60}.", legal_moves=legal
+    )
+
+
+def check_player(game: Game, player: Any) -> int:
+    """``player`` as a seat number of ``game``; a clear ValueError for anything else."""
+    if player.__class__ is int and 0 <= player < game.num_players:
+        return player
+    if isinstance(player, np.integer) and 0 <= player < game.num_players:
+        return int(player)
+    raise ValueError(f"player must be a seat number 0..{game.num_players - 1} of {game.id}, got {player!r}")
+
+
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A numpy Generator from a seed, or the Generator itself when one is given."""
     if isinstance(seed, np.random.Generator):
@@ -140,6 +162,9 @@ def extract_answer(text: str) -> str:
 # An unmarked reply of at most this many words may name its move anywhere in it ("I fold.").
 SHORT_REPLY_WORDS = 8
 _WORD = re.compile(r"[a-z0-9]+")
+# a short reply with one of these words is not read for a move ("I won't bet" names no move to play);
+# "t" is what "n't" leaves after splitting into words
+_NEGATIONS = frozenset({"not", "no", "never", "t", "nor", "neither", "without", "dont", "wont", "cant"})
 
 
 def normalize_move(text: str) -> str:
@@ -201,6 +226,7 @@ class State(abc.ABC):
 
     def action_mask(self, player: int) -> np.ndarray:
         """int8 array over ``game.num_distinct_actions``: 1 where ``player`` may act now."""
+        check_player(self.game, player)
         mask = np.zeros(self.game.num_distinct_actions, dtype=np.int8)
         if not self.is_terminal() and self.current_player in (player, SIMULTANEOUS):
             mask[self.legal_actions(player)] = 1
@@ -247,7 +273,8 @@ class State(abc.ABC):
         The answer is the last ``\\boxed{}`` or ``[...]`` of the reply (see :func:`extract_answer`),
         matched case-insensitively against the legal moves and the game's aliases. A short reply with
         neither marker (at most ``SHORT_REPLY_WORDS`` words, e.g. "I fold.") is accepted when it names
-        exactly one legal move. Raises :class:`IllegalAction` naming the legal moves otherwise.
+        exactly one legal move by its own name and holds no negation ("I won't bet" is invalid).
+        Raises :class:`IllegalAction` naming the legal moves otherwise.
         """
         table = self.move_table(player)
         if not table:
@@ -264,8 +291,9 @@ class State(abc.ABC):
             return action
         if not marked:
             words = _WORD.findall(answer.lower())
-            if 0 < len(words) <= SHORT_REPLY_WORDS:
-                named = {table[w] for w in words if w in table}
+            if 0 < len(words) <= SHORT_REPLY_WORDS and not _NEGATIONS.intersection(words):
+                names = {normalize_move(m[1:-1]) for m in self.legal_actions_text(player)}
+                named = {table[w] for w in words if w in names}
                 if len(named) == 1:
                     return named.pop()
         shown = answer if len(answer) <= 80 else answer[:77] + "..."
@@ -284,6 +312,7 @@ class State(abc.ABC):
         ``player`` gets the game's minimum return; the others share the opposite amount so a
         zero-sum game stays zero-sum.
         """
+        player = check_player(self.game, player)
         n = self.game.num_players
         returns = np.full(n, -self.game.min_return / max(n - 1, 1), dtype=np.float64)
         returns[player] = self.game.min_return

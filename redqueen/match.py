@@ -254,7 +254,7 @@ class _GameRunner:
         """The action of the agent in ``seat``, after the invalid-answer policy; or _FORFEIT."""
         state, agent, policy = self.state, self.seated[seat], self.policy
         obs = agent_observation(state, seat, agent.view)
-        prompt = obs.get("text")
+        prompt = base_prompt = obs.get("text")
         attempt = 0
         while True:
             try:
@@ -284,9 +284,9 @@ class _GameRunner:
                 attempt += 1
                 if attempt <= policy.max_retries:
                     self._log(seat, prompt, reply, None, "retry", reason)
-                    if prompt is not None:
+                    if base_prompt is not None:  # the first prompt and only the latest reason, as TextEnv
                         obs = dict(obs)
-                        obs["text"] = retry_prompt(prompt, reason, attempt, policy.max_retries)
+                        obs["text"] = retry_prompt(base_prompt, reason, attempt, policy.max_retries)
                         prompt = obs["text"]
                     continue
             self._log(seat, prompt, reply, None, "forfeit", reason)
@@ -396,6 +396,8 @@ def play(
         seed = int(np.random.default_rng().integers(_SEED_HIGH))
     else:
         try:
+            if isinstance(seed, bool | np.bool_):
+                raise TypeError
             seed = operator.index(seed)
         except TypeError:
             raise TypeError(f"seed must be an integer or None, got {seed!r}") from None

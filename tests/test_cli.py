@@ -108,7 +108,6 @@ def test_play_with_a_human_shows_each_final_position_and_asks_again(capsys, monk
 
 
 def test_human_can_play_in_the_terminal(capsys, monkeypatch):
-    pytest.importorskip("redqueen.agents.human")
     # the person tries every cell in turn; taken cells are invalid answers and asked again
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(str(c) for c in range(9)) * 3 + "\n"))
     assert cli.main(["play", "tictactoe", "human", "minimax", "--seed", "0"]) == 0

@@ -83,7 +83,7 @@ def test_illegal_actions_raise_naming_legal_moves(name, seed, bad):
 @given(seed=st.integers(0, 2**16), text=st.text(max_size=200), steps=st.integers(0, 4))
 def test_garbage_text_is_illegal_or_a_legal_move(name, seed, text, steps):
     game = GAMES[name]()
-    state, _ = random_playout(game, seed) if steps > 8 else (game.new_initial_state(seed), None)
+    state = game.new_initial_state(seed)
     for _ in range(steps):
         if state.is_terminal():
             return
@@ -115,6 +115,23 @@ def test_every_legal_move_text_parses_back(name):
             state.apply_action(state.legal_actions()[seed % len(state.legal_actions())])
 
 
+def test_short_replies_name_one_move_and_negations_name_none():
+    kuhn = KuhnPoker().new_initial_state(0)
+    assert kuhn.parse_action(0, "I bet.") == 1
+    assert kuhn.parse_action(0, "I bet 1 chip") == 1  # "1" is an alias, not a second move named
+    assert kuhn.parse_action(0, "check please") == 0
+    for reply in ("I won't bet.", "I will not check", "Never check", "No bet", "check or bet?", "don't bet"):
+        with pytest.raises(IllegalAction):
+            kuhn.parse_action(0, reply)
+    ttt = TicTacToe().new_initial_state()
+    assert ttt.parse_action(0, "I choose 4") == 4
+    with pytest.raises(IllegalAction):
+        ttt.parse_action(0, "not 4")
+    # a long reply must mark its answer
+    with pytest.raises(IllegalAction):
+        kuhn.parse_action(0, "Holding the jack here I think the best thing to do is to bet")
+
+
 def test_extract_answer():
     assert extract_answer("so \\boxed{bet} then \\boxed{\\text{call}}") == "call"
     assert extract_answer("Thinking [check] ... final: [bet].") == "bet"
@@ -134,6 +151,41 @@ def test_clone_is_independent():
             copy.apply_action(copy.legal_actions()[-1])
         assert not state.is_terminal()
         assert len(state.history()) < len(copy.history())
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), moves=st.lists(st.integers(0, 1), min_size=6, max_size=6))
+def test_kuhn_clone_has_the_same_future_and_does_not_change_the_original(seed, moves):
+    """A clone deals the cards the original would deal, and playing it on never touches the original."""
+    game = KuhnPoker(rounds=3)
+    reference = game.new_initial_state(seed)
+    state = game.new_initial_state(seed)
+    state.apply_action(moves[0])
+    reference.apply_action(moves[0])
+    clone = state.clone()
+    for m in moves[1:]:
+        for s in (clone, reference):
+            if not s.is_terminal():
+                s.apply_action(m)
+    for m in moves[1:]:  # now the original, after the clone has drawn its cards
+        if not state.is_terminal():
+            state.apply_action(m)
+    assert clone.history() == reference.history() == state.history()
+
+
+@pytest.mark.parametrize("name", list(GAMES))
+def test_bad_players_and_action_types_get_clear_errors(name):
+    game = GAMES[name]()
+    state = game.new_initial_state(0)
+    for player in (-1, 2, 1.0, "0", None, True):
+        for method in (state.observation_tensor, state.observation_text, state.action_mask, state.forfeit):
+            with pytest.raises(ValueError, match="player must be a seat number"):
+                method(player)
+    for action in (True, 1.0, "1", None, np.array([1])):
+        with pytest.raises(IllegalAction, match="integer index"):
+            state.apply_action(action)
+    state.apply_action(np.int64(state.legal_actions()[0]))  # numpy integers are fine
+    assert len(state.history()) >= 1
 
 
 # ---- Kuhn poker against OpenSpiel ---------------------------------------------------------------------

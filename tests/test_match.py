@@ -140,6 +140,7 @@ def test_retry_asks_again_with_the_reason_and_applies_the_penalty():
     assert second.startswith(first) and "previous answer was invalid" in second and "2 tries left" in second
     assert third.startswith(first) and "1 try left" in third
     assert "not a legal move" in third
+    assert third.count("previous answer was invalid") == 1, "only the latest reason is shown"
 
 
 def test_retry_forfeits_after_the_last_retry():
@@ -281,3 +282,29 @@ def test_progress_bar_and_game_end_callback():
         on_game_end=lambda k, state, returns: seen.append((k, state.is_terminal(), returns.tolist())),
     )
     assert seen == [(k, True, result.returns[k].tolist()) for k in range(4)]
+
+
+def test_runner_and_text_env_show_the_same_retry_prompts():
+    from redqueen.envs.text import TextEnv
+
+    policy = InvalidAnswerPolicy("retry", max_retries=2)
+    garbage = GarbageAgent(bad=2)
+    play("tictactoe", [garbage, MinimaxAgent()], n_games=1, seed=0, invalid=policy)
+    env = TextEnv("tictactoe", invalid=policy)
+    text, _ = env.reset(seed=0)
+    seen = [text]
+    for _ in range(2):
+        text, *_ = env.step("I would rather talk about the weather.")
+        seen.append(text)
+    assert seen == garbage.prompts[:3]
+
+
+def test_a_bool_is_not_a_seed():
+    with pytest.raises(TypeError, match="seed"):
+        play("tictactoe", ["random", "random"], seed=True)
+
+
+def test_policy_arguments_are_checked():
+    for kwargs in ({"max_retries": None}, {"max_retries": 1.5}, {"penalty": "1"}, {"max_retries": True}):
+        with pytest.raises(TypeError):
+            InvalidAnswerPolicy("retry", **kwargs)

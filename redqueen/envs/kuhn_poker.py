@@ -16,12 +16,13 @@ pass/bet pair per betting step), so a one-hand strategy applies to every hand of
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import ClassVar
 
 import numpy as np
 
-from redqueen.game import CHANCE, TERMINAL, Game, IllegalAction, State, make_rng
+from redqueen.game import CHANCE, TERMINAL, Game, IllegalAction, State, as_action, check_player, make_rng
 
 CARDS = "JQK"
 PASS, BET = 0, 1
@@ -40,18 +41,24 @@ _OPEN_PROMPT = "Your legal moves: [check], [bet]. Answer with one of them, e.g. 
 _FACING_PROMPT = "Your legal moves: [fold], [call]. Answer with one of them, e.g. [call]."
 
 
-def _betting_line(first: int, moves: str) -> str:
-    """'Pot: N chips.' and the betting so far, for the seat that opened the hand."""
-    words = []
+def _actions_in_words(first: int, moves: str) -> list[tuple[int, str]]:
+    """(seat, verb) for each move of a hand opened by seat ``first``: checked/bet/folded/called."""
+    out = []
     facing = False
     for i, m in enumerate(moves):
         seat = first if i % 2 == 0 else 1 - first
         if m == "b":
-            words.append(f"Player {seat} {'called' if facing else 'bet'}.")
+            out.append((seat, "called" if facing else "bet"))
             facing = True
         else:
-            words.append(f"Player {seat} {'folded' if facing else 'checked'}.")
-    return f"Pot: {2 + moves.count('b')} chips. " + (" ".join(words) if words else "No one has acted yet.")
+            out.append((seat, "folded" if facing else "checked"))
+    return out
+
+
+def _betting_line(first: int, moves: str) -> str:
+    """'Pot: N chips.' and the betting so far, for the seat that opened the hand."""
+    words = " ".join(f"Player {seat} {verb}." for seat, verb in _actions_in_words(first, moves))
+    return f"Pot: {2 + moves.count('b')} chips. " + (words or "No one has acted yet.")
 
 
 # every unfinished betting sequence, by (opening seat, moves)
@@ -85,16 +92,7 @@ def settle(first: int, cards: Sequence[int], moves: str) -> tuple[int, float]:
 def _hand_summary(first: int, player: int, record: tuple[tuple[int, int], str, bool]) -> str:
     """A finished hand in words, from ``player``'s side: who did what, the showdown, the chips won."""
     cards, moves, showdown = record
-    words = []
-    facing = False
-    for i, m in enumerate(moves):
-        seat = first if i % 2 == 0 else 1 - first
-        who = "you" if seat == player else "they"
-        if m == "b":
-            words.append(f"{who} {'called' if facing else 'bet'}")
-            facing = True
-        else:
-            words.append(f"{who} {'folded' if facing else 'checked'}")
+    words = [f"{'you' if s == player else 'they'} {verb}" for s, verb in _actions_in_words(first, moves)]
     winner, stake = settle(first, cards, moves)
     result = f"{stake if winner == player else -stake:+g}"
     if showdown:
@@ -176,6 +174,8 @@ class KuhnPokerState(State):
 
     def apply_action(self, action: int) -> None:
         p = self._player
+        if action.__class__ is not int:
+            action = as_action(action, self)
         if p == CHANCE:
             if action not in (0, 1, 2) or action in self.cards:
                 raise IllegalAction(f"chance outcome {action!r} is not a card left in the deck.")
@@ -191,7 +191,6 @@ class KuhnPokerState(State):
                 f"action {action!r} is not a Kuhn poker action (0 = pass, 1 = bet).",
                 legal_moves=self.legal_actions_text(p),
             )
-        action = int(action)
         self._history.append(action)
         moves = self._moves + _MOVE_CHAR[action]
         self._moves = moves
@@ -212,7 +211,8 @@ class KuhnPokerState(State):
     def clone(self) -> KuhnPokerState:
         new = object.__new__(KuhnPokerState)
         new.game = self.game
-        new._rng = self._rng
+        # the copy draws the same future cards as the original, from its own generator
+        new._rng = copy.deepcopy(self._rng)
         new._explicit = self._explicit
         new._hand = self._hand
         new._chips = list(self._chips)
@@ -243,6 +243,7 @@ class KuhnPokerState(State):
         return 0 if player == self._first() else 1
 
     def information_state_key(self, player: int) -> str:
+        check_player(self.game, player)
         if self.game.rounds == 1:
             # exactly OpenSpiel's kuhn_poker information_state_string
             if len(self.cards) <= player:
@@ -258,6 +259,7 @@ class KuhnPokerState(State):
 
     # ---- tensor view -----------------------------------------------------------------------------
     def observation_tensor(self, player: int) -> np.ndarray:
+        check_player(self.game, player)
         obs = np.zeros(self.game.observation_shape(player), dtype=np.float32)
         if self._player == TERMINAL:
             return obs
@@ -280,9 +282,6 @@ class KuhnPokerState(State):
         if action == BET:
             return "call" if facing_bet else "bet"
         raise IllegalAction(f"action {action!r} is not a Kuhn poker action (0 = pass, 1 = bet).")
-
-    def action_aliases(self, player: int) -> dict[str, int]:
-        return {"pass": PASS, "0": PASS, "1": BET}
 
     def move_table(self, player: int) -> dict[str, int]:
         if self._player != player or player < 0:
@@ -322,6 +321,7 @@ class KuhnPokerState(State):
         return "\n".join(lines)
 
     def observation_text(self, player: int) -> str:
+        check_player(self.game, player)
         # The lines before the current hand's cards depend only on what this key holds (the hands log
         # shows at most the last three hands), so they are cached on the game, across games.
         over = self._player == TERMINAL

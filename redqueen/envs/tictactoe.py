@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from redqueen.game import TERMINAL, Game, IllegalAction, State, extract_answer
+from redqueen.game import TERMINAL, Game, IllegalAction, State, as_action, check_player, extract_answer
 
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 _LINE_MASKS = tuple(sum(1 << c for c in line) for line in LINES)
@@ -64,11 +64,7 @@ class TicTacToeState(State):
         boards = self._boards
         occupied = boards[0] | boards[1]
         if action.__class__ is not int:
-            if not isinstance(action, int | np.integer) or isinstance(action, bool):
-                raise IllegalAction(
-                    f"action {action!r} is not a cell number.", legal_moves=self.legal_actions_text(p)
-                )
-            action = int(action)
+            action = as_action(action, self)
         if not 0 <= action < 9 or (occupied >> action) & 1:
             why = "is not a cell (0-8)" if not 0 <= action < 9 else "is already taken"
             raise IllegalAction(f"cell {action} {why}.", legal_moves=self.legal_actions_text(p))
@@ -96,7 +92,7 @@ class TicTacToeState(State):
 
     @property
     def winner(self) -> int | None:
-        """The seat that completed a line, or None (game running, drawn or forfeited)."""
+        """The seat that won (by a line, or because the other forfeited), or None (running or drawn)."""
         return self._winner if self._winner >= 0 else None
 
     def history(self) -> list[int]:
@@ -126,6 +122,7 @@ class TicTacToeState(State):
 
     # ---- tensor view -----------------------------------------------------------------------------
     def observation_tensor(self, player: int) -> np.ndarray:
+        check_player(self.game, player)
         return (_MINE[self._boards[player]] + _THEIRS[self._boards[1 - player]]).reshape(3, 3, 2)
 
     # ---- text view -------------------------------------------------------------------------------
@@ -169,6 +166,7 @@ class TicTacToeState(State):
         return text
 
     def observation_text(self, player: int) -> str:
+        check_player(self.game, player)
         me, other = MARKS[player], MARKS[1 - player]
         lines = [
             f"You are Player {player} in TicTacToe, playing '{me}'; your opponent plays '{other}'. "
