@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
     for kind, game, anchor, ours, theirs, games in comparisons:
         mine = best_of(ours, games, reps)
         row = {"kind": kind, "game": game, "games": games, "redqueen": mine, "anchor": anchor}
+        row["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         # the targets compare against the anchors' user-facing envs; the raw_env row is for information
         target = None if "raw_env" in anchor else TARGETS[kind]
         line = f"{game} {kind} steps/s: redqueen {mine['steps_per_s'] / 1e3:,.1f}k"
@@ -241,6 +242,13 @@ def main(argv: list[str] | None = None) -> dict:
         print(line, flush=True)
         results.append(row)
 
+    if args.only and args.out.exists():
+        # a partial run replaces its own rows and keeps the others (each row has its own "time")
+        try:
+            kept = [r for r in json.loads(args.out.read_text())["results"] if r["kind"] not in parts]
+        except (ValueError, KeyError, TypeError):
+            kept = []
+        results = kept + results
     out = {
         "benchmark": "env_throughput",
         "quick": args.quick,
