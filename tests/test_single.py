@@ -104,7 +104,8 @@ def test_gym_make_with_module_prefix_in_fresh_process():
 def test_spaces_and_masks():
     env = gym.make("redqueen/TicTacToe-v0")
     inner = env.unwrapped
-    assert env.observation_space is inner.game.observation_space(0)
+    assert env.observation_space is inner.observation_space
+    assert env.observation_space == inner.game.observation_space(0)
     assert env.action_space == gym.spaces.Discrete(9)
     obs, info = env.reset(seed=0)
     assert obs in env.observation_space and info["seat"] == 0
@@ -117,6 +118,22 @@ def test_spaces_and_masks():
     assert taken.sum() == 2 and not masks[taken].any() and masks[~taken].all()
     # the mask works with gymnasium's masked sampling
     assert masks[env.action_space.sample(mask=info["action_mask"])]
+
+
+def test_observation_space_is_the_envs_own():
+    game = redqueen.make_game("tictactoe")
+    a, b = SingleAgentEnv(game), SingleAgentEnv(game)
+    assert a.observation_space is not b.observation_space
+    assert a.observation_space is not game.observation_space(0)
+    assert a.observation_space == b.observation_space == game.observation_space(0)
+
+    def samples_of_b(seed_a):
+        b.observation_space.seed(0)
+        a.observation_space.seed(seed_a)  # seeding a's space must not touch b's
+        return np.stack([b.observation_space.sample() for _ in range(5)])
+
+    np.testing.assert_array_equal(samples_of_b(1), samples_of_b(2))
+    np.testing.assert_array_equal(samples_of_b(1), samples_of_b(3))
 
 
 def test_kuhn_rounds_and_opponent_pass_through_gym_make():
@@ -251,6 +268,49 @@ def test_same_seed_same_episodes(seat):
     assert [e[2] for e in a] != [e[2] for e in c]  # another seed deals other cards
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"seat": 0},
+        {"seat": 1},
+        {"seat": "random"},
+        {"seat": "alternate"},
+        {"seat": 0, "rounds": 3},
+        {"seat": 1, "rounds": 3},
+        {"seat": "random", "rounds": 3},
+    ],
+)
+def test_same_seed_deals_the_same_cards_as_the_other_adapters(kwargs):
+    from redqueen.envs import kuhn_poker_v0
+    from redqueen.envs.kuhn_poker import KuhnPoker
+    from redqueen.envs.text import TextEnv
+
+    params = {k: v for k, v in kwargs.items() if k == "rounds"}
+    env = gym.make("redqueen/KuhnPoker-v0", opponent="random", **kwargs)
+    aec = kuhn_poker_v0.env(**params)
+    text = TextEnv("kuhn_poker", **params)
+    for seed in range(21):
+        engine = KuhnPoker(**params).new_initial_state(seed).history()[:2]
+        env.reset(seed=seed)
+        aec.reset(seed=seed)
+        text.reset(seed=seed)
+        # the first hand's deal; the random seat and the opponent's seed never change it
+        assert env.unwrapped.state.history()[:2] == engine, seed
+        assert aec.game_state.history()[:2] == engine, seed
+        assert text.state.history()[:2] == engine, seed
+
+    if not params:  # one-hand games: unseeded resets continue the chance stream as the AEC env does
+        env.reset(seed=7)
+        aec.reset(seed=7)
+        ours, theirs = [], []
+        for _ in range(12):
+            env.reset()
+            aec.reset()
+            ours.append(env.unwrapped.state.history()[:2])
+            theirs.append(aec.game_state.history()[:2])
+        assert ours == theirs
+
+
 # ---- rewards -------------------------------------------------------------------------------------
 def test_multi_hand_rewards_per_hand_sum_to_the_final_return():
     env = gym.make("redqueen/KuhnPoker-v0", rounds=3, seat="alternate")
@@ -383,10 +443,69 @@ def test_text_opponent_raising_illegal_action_forfeits():
     assert "quitter" in info["opponent_forfeit"] and "no idea" in info["opponent_forfeit"]
 
 
-def test_tensor_opponent_with_an_illegal_move_is_an_error():
+class AlwaysFour(Agent):
+    """A tensor agent that always plays cell 4 (legal only while it is free)."""
+
+    view = "tensor"
+
+    def act(self, observation: Mapping[str, Any]) -> int:
+        return 4
+
+
+def test_tensor_opponent_with_an_illegal_move_forfeits():
+    env = SingleAgentEnv("tictactoe", opponent=AlwaysFour(name="four"), seat=0)
+    env.reset(seed=0)
+    _, reward, terminated, truncated, info = env.step(4)  # we take cell 4, the opponent plays it again
+    assert terminated is True and truncated is False and reward == 1.0
+    assert "four" in info["opponent_forfeit"] and "cell 4" in info["opponent_forfeit"]
+    assert info["returns"].tolist() == [1.0, -1.0] and "illegal_action" not in info
+    assert env.state.is_terminal() and env.state.history() == [4]
+    with pytest.raises(gym.error.ResetNeeded):
+        env.step(0)
+    # the env resets and plays on: the opponent takes 4, then forfeits when it tries it again
+    _, info = env.reset(seed=1)
+    assert "opponent_forfeit" not in info
+    _, reward, terminated, _, info = env.step(0)
+    assert not terminated and reward == 0.0 and env.state.history() == [0, 4]
+    _, reward, terminated, _, info = env.step(1)
+    assert terminated and reward == 1.0 and "cell 4" in info["opponent_forfeit"]
+
+
+def test_tensor_opponent_with_an_illegal_move_at_reset_forfeits():
+    # the opponent opens and cheats at once: reset reports it, the next step (any action) collects
     env = SingleAgentEnv("kuhn_poker", opponent=Cheater(name="cheater"), seat=1)
-    with pytest.raises(IllegalAction, match="cheater"):
-        env.reset(seed=0)
+    _, info = env.reset(seed=0)
+    assert "cheater" in info["opponent_forfeit"] and "7" in info["opponent_forfeit"]
+    assert env.state.is_terminal() and env.action_masks().all()
+    _, reward, terminated, _, info = env.step(0)
+    assert terminated and reward == 2.0 and info["returns"].tolist() == [-2.0, 2.0]
+    # a reply that is no action index at all forfeits too
+    env = SingleAgentEnv("tictactoe", opponent=Constant("4"), seat=1)
+    _, info = env.reset(seed=0)
+    assert "action index" in info["opponent_forfeit"]
+    assert env.step(0)[1] == 1.0
+
+
+def test_shared_opponent_does_not_couple_envs():
+    # make_vec_env(..., env_kwargs={"opponent": agent}) builds several envs around one agent object
+    shared = RandomAgent(name="shared")
+    env1 = SingleAgentEnv("tictactoe", opponent=shared, seat=0)
+    env2 = SingleAgentEnv("tictactoe", opponent=shared, seat=1)
+
+    def episode(seed: int, meddle: bool) -> list[int]:
+        _, info = env1.reset(seed=seed)
+        done = False
+        while not done:
+            if meddle:  # env2 resets and moves in between env1's steps
+                _, info2 = env2.reset(seed=1000 + seed)
+                if not env2.state.is_terminal():
+                    env2.step(int(np.flatnonzero(info2["action_mask"])[-1]))
+            _, _, done, _, info = env1.step(int(np.flatnonzero(info["action_mask"])[0]))
+        return env1.state.history()
+
+    alone = [episode(seed, meddle=False) for seed in range(8)]
+    assert len({tuple(h) for h in alone}) > 1  # the opponent's moves do depend on the seed
+    assert [episode(seed, meddle=True) for seed in range(8)] == alone
 
 
 def test_opponent_is_reseeded_from_the_env_seed():
@@ -400,7 +519,7 @@ def test_opponent_is_reseeded_from_the_env_seed():
 
 
 def test_minimax_opponent_never_loses():
-    pytest.importorskip("redqueen.agents.minimax")
+
     env = gym.make("redqueen/TicTacToe-v0", opponent="minimax", seat="alternate")
     choose = random_legal(np.random.default_rng(0))
     finals = [sum(play_episode(env, k, choose)[1]) for k in range(12)]
@@ -408,7 +527,7 @@ def test_minimax_opponent_never_loses():
 
 
 def test_kuhn_nash_opponent_alternating_multi_hand():
-    pytest.importorskip("redqueen.agents.kuhn")
+
     env = gym.make("redqueen/KuhnPoker-v0", opponent="nash", seat="alternate", rounds=3)
     assert type(env.unwrapped.opponent).__name__ == "KuhnNashAgent"
     choose = random_legal(np.random.default_rng(0))
@@ -732,8 +851,7 @@ def test_dqn_agent_is_greedy_over_legal_q_values():
 
 
 def test_sb3_agent_in_the_match_runner(ppo_tictactoe):
-    match = pytest.importorskip("redqueen.match")
-    result = match.play("tictactoe", [SB3Agent(ppo_tictactoe), RandomAgent()], n_games=20, seed=0)
+    result = redqueen.play("tictactoe", [SB3Agent(ppo_tictactoe), RandomAgent()], n_games=20, seed=0)
     assert result.returns.shape == (20, 2)
     assert np.all(result.invalid_answers == 0)
 

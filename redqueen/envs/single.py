@@ -16,11 +16,18 @@ play the others. It is the environment stable-baselines3 trains on:
   the default) or raises :class:`~redqueen.IllegalAction` (``illegal_action="raise"``).
 
 A text opponent's reply is turned into a move with the game's ``parse_action``; a reply with no
-legal move makes that opponent forfeit (``info["opponent_forfeit"]`` says why).
+legal move, or a tensor opponent's move that is not legal, makes that opponent forfeit (the episode
+ends with the learner's reward, and ``info["opponent_forfeit"]`` says why), as the match runner
+:func:`redqueen.play` scores an illegal move by default.
+
+``reset(seed=s)`` deals the game from ``numpy.random.default_rng(s)``, as ``game.new_initial_state(s)``
+and the other adapters (the PettingZoo env, :class:`~redqueen.envs.text.TextEnv`) do, so a seed gives
+the same cards everywhere.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -64,6 +71,20 @@ class SingleAgentEnv(gymnasium.Env):
         render_mode: None, ``"ansi"`` (``render()`` returns the state's picture as text) or
             ``"human"`` (the picture is printed at every reset and step).
         **game_params: parameters of the game, with a game id (e.g. ``rounds=3`` for Kuhn poker).
+
+    Randomness: ``reset(seed=s)`` draws the game's chance events (the cards) from
+    ``numpy.random.default_rng(s)``, the stream ``game.new_initial_state(s)`` uses, and ``reset()``
+    without a seed continues that stream. The learner's seat under ``seat="random"`` and the
+    opponents' reset seeds come from a second generator, made from a child of ``SeedSequence(s)``,
+    so they never change the cards. A never-seeded env draws both from fresh entropy.
+
+    Opponents: at each reset every opponent is reset with a seed from the env, and the env keeps the
+    generator the agent made then (``agent.rng``) as its own. Each ``agent.act`` call runs with that
+    generator swapped into the agent, and the agent's previous one is put back afterwards. So one
+    Agent object may be shared by several envs (SB3's ``make_vec_env(...,
+    env_kwargs={"opponent": agent})`` does that) without one env's resets or steps changing another
+    env's episodes. The swap is not thread-safe: envs sharing an agent must not step concurrently in
+    threads (SB3's vectorised envs step them one after the other, or copy them into subprocesses).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["human", "ansi"], "render_fps": 1}
@@ -123,11 +144,17 @@ class SingleAgentEnv(gymnasium.Env):
                     f"seat={seat!r} needs the same observation space for every seat, but {self.game.id} "
                     f"gives {space} to seat {seats[0]} and {other} to seat {s}; use a fixed seat"
                 )
-        self.observation_space = space
+        # a copy: the Game caches one space object, which other envs on the same Game instance share,
+        # and seeding this env's space must not change their samples
+        self.observation_space = copy.deepcopy(space)
         self.action_space = gymnasium.spaces.Discrete(self.game.num_distinct_actions)
 
         self.state: State | None = None
         self.seat: int = seats[0]
+        self._chance_rng: np.random.Generator | None = None  # the game's chance events
+        self._rng: np.random.Generator | None = None  # seats and opponent seeds
+        # the generator of each opponent (an agent playing several seats has one), kept by this env
+        self._opponent_rngs: list[Any] = [None] * len(self.opponents)
         self._episode = 0  # resets since the last seeded one, for seat="alternate"
         self._last_return = 0.0
         self._done = True
@@ -157,22 +184,11 @@ class SingleAgentEnv(gymnasium.Env):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start a new game. ``options={"seat": s}`` plays seat ``s`` in this episode only."""
-        super().reset(seed=seed)
-        rng = self.np_random
         n = self.game.num_players
         options = dict(options or {})
         forced_seat = options.pop("seat", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}; the only option is 'seat'")
-
-        if seed is not None:
-            self._episode = 0  # same seed, same episode: the alternation restarts too
-        if self.seat_mode == "alternate":
-            seat = self._episode % n
-        elif self.seat_mode == "random":
-            seat = int(rng.integers(n))
-        else:
-            seat = int(self.seat_mode)
         if forced_seat is not None:
             if isinstance(forced_seat, bool) or not isinstance(forced_seat, int | np.integer):
                 raise ValueError(f"options['seat'] must be a seat number, got {forced_seat!r}")
@@ -180,16 +196,40 @@ class SingleAgentEnv(gymnasium.Env):
                 raise ValueError(f"options['seat'] must be in 0..{n - 1}, got {forced_seat!r}")
             if self.game.observation_space(int(forced_seat)) != self.observation_space:
                 raise ValueError(f"seat {forced_seat} has another observation space than this env")
-            seat = int(forced_seat)
+            forced_seat = int(forced_seat)
+
+        super().reset(seed=seed)  # seeds gymnasium's np_random too (and checks the seed)
+        if seed is not None:
+            seed = int(seed)
+            self._chance_rng = np.random.default_rng(seed)  # what game.new_initial_state(seed) uses
+            self._rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+            self._episode = 0  # same seed, same episode: the alternation restarts too
+        elif self._chance_rng is None or self._rng is None:
+            entropy = np.random.SeedSequence()
+            self._chance_rng = np.random.default_rng(entropy)
+            self._rng = np.random.default_rng(entropy.spawn(1)[0])
+        rng = self._rng
+
+        if self.seat_mode == "alternate":
+            seat = self._episode % n
+        elif self.seat_mode == "random":
+            seat = int(rng.integers(n))  # drawn even when options force a seat: later seats stay the same
+        else:
+            seat = int(self.seat_mode)
+        if forced_seat is not None:
+            seat = forced_seat
         self._episode += 1
         self.seat = seat
 
-        seen: set[int] = set()
-        for agent in self.opponents:
-            if id(agent) not in seen:  # an agent playing several seats is reset once
-                seen.add(id(agent))
+        first: dict[int, int] = {}  # an agent playing several seats is reset once and has one generator
+        for i, agent in enumerate(self.opponents):
+            j = first.setdefault(id(agent), i)
+            if j == i:
                 agent.reset(seed=int(rng.integers(_SEED_BOUND)))
-        self.state = self.game.new_initial_state(rng)
+                self._opponent_rngs[i] = getattr(agent, "rng", None)
+            else:
+                self._opponent_rngs[i] = self._opponent_rngs[j]
+        self.state = self.game.new_initial_state(self._chance_rng)
         self._last_return = 0.0
         self._done = False
 
@@ -317,33 +357,75 @@ class SingleAgentEnv(gymnasium.Env):
             )
         return action
 
-    def _opponent_for(self, player: int) -> Agent:
-        index = player if player < self.seat else player - 1
-        return self.opponents[index]
+    def _opponent_index(self, player: int) -> int:
+        return player if player < self.seat else player - 1
+
+    def _act(self, index: int, observation: dict[str, Any]) -> Any:
+        """``agent.act(observation)`` for opponent ``index``, run with this env's generator for it."""
+        agent = self.opponents[index]
+        mine = self._opponent_rngs[index]
+        if mine is None:  # an agent without a generator of its own
+            return agent.act(observation)
+        previous = agent.rng
+        agent.rng = mine
+        try:
+            return agent.act(observation)
+        finally:
+            mine = agent.rng  # the agent may have replaced its generator while acting
+            for i, other in enumerate(self.opponents):
+                if other is agent:
+                    self._opponent_rngs[i] = mine
+            agent.rng = previous
 
     def _opponent_move(self, player: int, info: dict[str, Any]) -> int | None:
-        """The move of the opponent in ``player``'s seat, or None after it forfeited."""
+        """The move of the opponent in ``player``'s seat, or None after it forfeited.
+
+        An invalid reply (a text answer that names no legal move, a tensor agent's move that is not
+        legal, or an agent raising :class:`~redqueen.IllegalAction`) makes the opponent forfeit, as the
+        match runner scores it by default: the game ends and ``info["opponent_forfeit"]`` says why.
+        """
         state = self.state
         assert state is not None
-        agent = self._opponent_for(player)
-        if agent.view == "text":
-            try:  # an invalid reply, or a text agent that gives up with IllegalAction, forfeits
-                return state.parse_action(player, agent.act(agent_observation(state, player, "text")))
-            except IllegalAction as err:
-                state.forfeit(player)
-                info["opponent_forfeit"] = f"player {player} ({agent.name}) forfeits: {err}"
-                return None
-        reply = agent.act(agent_observation(state, player, agent.view))
+        index = self._opponent_index(player)
+        agent = self.opponents[index]
+        observation = agent_observation(state, player, agent.view)
         try:
-            legal = reply in state.legal_actions(player)
-        except TypeError:
-            legal = False
-        if isinstance(reply, bool) or not isinstance(reply, int | np.integer) or not legal:
+            reply = self._act(index, observation)
+            if agent.view == "text":
+                return state.parse_action(player, reply)
+            return self._tensor_move(player, reply)
+        except IllegalAction as err:
+            state.forfeit(player)
+            info["opponent_forfeit"] = f"player {player} ({agent.name}) forfeits: {err}"
+            return None
+
+    def _tensor_move(self, player: int, reply: Any) -> int:
+        """A tensor agent's reply as a legal action of ``player``; raises IllegalAction otherwise."""
+        state = self.state
+        assert state is not None
+        if isinstance(reply, bool) or not isinstance(reply, int | np.integer):
             raise IllegalAction(
-                f"opponent {agent.name!r} in seat {player} chose {reply!r}, which is not a legal move.",
+                f"a tensor-view agent must answer an action index (int), not {type(reply).__name__} "
+                f"{reply!r:.60}.",
                 legal_moves=state.legal_actions_text(player),
             )
-        return int(reply)
+        action = int(reply)
+        if action in state.legal_actions(player):
+            return action
+        if state.current_player == player:
+            try:  # the game's own reason, e.g. "cell 4 is already taken."
+                state.clone().apply_action(action)
+            except IllegalAction as err:
+                raise IllegalAction(
+                    err.reason,
+                    legal_moves=err.legal_moves or state.legal_actions_text(player),
+                ) from None
+            except Exception:  # a game without clone(), or another error: the generic reason below
+                pass
+        raise IllegalAction(
+            f"action {action} is not a legal move for player {player} now.",
+            legal_moves=state.legal_actions_text(player),
+        )
 
     def _play_opponents(self, info: dict[str, Any]) -> None:
         """Let the opponents move until the learner is to move or the game is over."""
