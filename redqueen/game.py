@@ -402,6 +402,37 @@ def state_from_history(game: Game, history: Sequence[int]) -> State:
     return state
 
 
+def reply_to_action(state: State, player: int, reply: Any, view: str = "tensor") -> int:
+    """The legal action an agent's reply stands for; raises IllegalAction with a readable reason.
+
+    A text reply goes through ``state.parse_action``. A tensor reply must be an integer index of a move
+    legal for ``player`` now; when it is not, the game's own reason is given where it has one (e.g.
+    "cell 4 is already taken.").
+    """
+    if view == "text":
+        return state.parse_action(player, reply)
+    if isinstance(reply, bool | np.bool_) or not isinstance(reply, int | np.integer):
+        raise IllegalAction(
+            f"a tensor-view agent must answer an action index (int), "
+            f"not {type(reply).__name__} {reply!r:.60}.",
+            legal_moves=state.legal_actions_text(player),
+        )
+    action = int(reply)
+    if action in state.legal_actions(player):
+        return action
+    if state.current_player == player:
+        try:  # the game's own reason, found on a copy so the state stays as it is
+            state.clone().apply_action(action)
+        except IllegalAction as err:
+            raise IllegalAction(
+                err.reason, legal_moves=err.legal_moves or state.legal_actions_text(player)
+            ) from None
+    raise IllegalAction(
+        f"action {action} is not a legal move for player {player} now.",
+        legal_moves=state.legal_actions_text(player),
+    )
+
+
 def agent_observation(state: State, player: int, view: str = "tensor") -> dict[str, Any]:
     """The observation an :class:`~redqueen.agents.Agent` gets for ``player`` in ``state``.
 

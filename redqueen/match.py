@@ -34,7 +34,7 @@ import numpy as np
 
 from redqueen.agents import Agent, make_agent
 from redqueen.answers import InvalidAnswerPolicy, InvalidMode, retry_prompt
-from redqueen.game import CHANCE, SIMULTANEOUS, Game, IllegalAction, State, agent_observation
+from redqueen.game import CHANCE, SIMULTANEOUS, Game, IllegalAction, State, agent_observation, reply_to_action
 from redqueen.registry import make_game
 
 _SEED_HIGH = 2**63 - 1
@@ -224,32 +224,6 @@ class _GameRunner:
             f"in game {self.game_index} of the match"
         )
 
-    def _to_action(self, seat: int, agent: Agent, reply: Any) -> int:
-        """The action a reply stands for; raises IllegalAction when it stands for no legal move."""
-        state = self.state
-        if agent.view == "text":
-            return state.parse_action(seat, reply)
-        if isinstance(reply, bool) or not isinstance(reply, int | np.integer):
-            raise IllegalAction(
-                f"a tensor-view agent must answer an action index (int), not {type(reply).__name__} "
-                f"{reply!r}.",
-                legal_moves=state.legal_actions_text(seat),
-            )
-        action = int(reply)
-        if action not in state.legal_actions(seat):
-            if state.current_player == seat:
-                try:  # the game's own reason, e.g. "cell 4 is already taken."
-                    state.clone().apply_action(action)
-                except IllegalAction as err:
-                    raise IllegalAction(
-                        err.reason, legal_moves=err.legal_moves or state.legal_actions_text(seat)
-                    ) from None
-            raise IllegalAction(
-                f"action {action} is not legal for player {seat} now.",
-                legal_moves=state.legal_actions_text(seat),
-            )
-        return action
-
     def decide(self, seat: int) -> Any:
         """The action of the agent in ``seat``, after the invalid-answer policy; or _FORFEIT."""
         state, agent, policy = self.state, self.seated[seat], self.policy
@@ -266,7 +240,7 @@ class _GameRunner:
                 raise
             else:
                 try:
-                    action = self._to_action(seat, agent, reply)
+                    action = reply_to_action(self.state, seat, reply, agent.view)
                 except IllegalAction as err:
                     reason = str(err)
                 else:

@@ -43,6 +43,7 @@ from redqueen.game import (
     State,
     UnsupportedRenderMode,
     agent_observation,
+    reply_to_action,
 )
 from redqueen.registry import make_game
 
@@ -390,42 +391,11 @@ class SingleAgentEnv(gymnasium.Env):
         agent = self.opponents[index]
         observation = agent_observation(state, player, agent.view)
         try:
-            reply = self._act(index, observation)
-            if agent.view == "text":
-                return state.parse_action(player, reply)
-            return self._tensor_move(player, reply)
+            return reply_to_action(state, player, self._act(index, observation), agent.view)
         except IllegalAction as err:
             state.forfeit(player)
             info["opponent_forfeit"] = f"player {player} ({agent.name}) forfeits: {err}"
             return None
-
-    def _tensor_move(self, player: int, reply: Any) -> int:
-        """A tensor agent's reply as a legal action of ``player``; raises IllegalAction otherwise."""
-        state = self.state
-        assert state is not None
-        if isinstance(reply, bool) or not isinstance(reply, int | np.integer):
-            raise IllegalAction(
-                f"a tensor-view agent must answer an action index (int), not {type(reply).__name__} "
-                f"{reply!r:.60}.",
-                legal_moves=state.legal_actions_text(player),
-            )
-        action = int(reply)
-        if action in state.legal_actions(player):
-            return action
-        if state.current_player == player:
-            try:  # the game's own reason, e.g. "cell 4 is already taken."
-                state.clone().apply_action(action)
-            except IllegalAction as err:
-                raise IllegalAction(
-                    err.reason,
-                    legal_moves=err.legal_moves or state.legal_actions_text(player),
-                ) from None
-            except Exception:  # a game without clone(), or another error: the generic reason below
-                pass
-        raise IllegalAction(
-            f"action {action} is not a legal move for player {player} now.",
-            legal_moves=state.legal_actions_text(player),
-        )
 
     def _play_opponents(self, info: dict[str, Any]) -> None:
         """Let the opponents move until the learner is to move or the game is over."""
