@@ -65,6 +65,18 @@ class UnsupportedRenderMode(RedqueenError, TypeError, ValueError):
     """
 
 
+def seeded_streams(seed: int | None) -> tuple[np.random.Generator, np.random.Generator]:
+    """(chance, side) generators of an env from one seed.
+
+    ``chance`` is ``numpy.random.default_rng(seed)``, the stream ``game.new_initial_state(seed)`` draws
+    from, so every adapter deals the same game for a seed; ``side`` (seats, opponents' seeds, random
+    substitutes for invalid answers) comes from a spawned child, so drawing from it never changes the
+    game. ``seed=None`` takes fresh entropy.
+    """
+    sequence = np.random.SeedSequence(seed)
+    return np.random.default_rng(sequence), np.random.default_rng(sequence.spawn(1)[0])
+
+
 def as_action(action: Any, state: State | None = None) -> int:
     """``action`` as a Python int: ints and numpy integers pass, anything else (bool, float, str,
     array) raises IllegalAction naming it (and the legal moves, given the state)."""

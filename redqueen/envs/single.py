@@ -44,6 +44,7 @@ from redqueen.game import (
     UnsupportedRenderMode,
     agent_observation,
     reply_to_action,
+    seeded_streams,
 )
 from redqueen.registry import make_game
 
@@ -201,14 +202,10 @@ class SingleAgentEnv(gymnasium.Env):
 
         super().reset(seed=seed)  # seeds gymnasium's np_random too (and checks the seed)
         if seed is not None:
-            seed = int(seed)
-            self._chance_rng = np.random.default_rng(seed)  # what game.new_initial_state(seed) uses
-            self._rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
+            self._chance_rng, self._rng = seeded_streams(int(seed))
             self._episode = 0  # same seed, same episode: the alternation restarts too
         elif self._chance_rng is None or self._rng is None:
-            entropy = np.random.SeedSequence()
-            self._chance_rng = np.random.default_rng(entropy)
-            self._rng = np.random.default_rng(entropy.spawn(1)[0])
+            self._chance_rng, self._rng = seeded_streams(None)
         rng = self._rng
 
         if self.seat_mode == "alternate":

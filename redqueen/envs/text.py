@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from redqueen.answers import InvalidAnswerPolicy, retry_prompt
-from redqueen.game import SIMULTANEOUS, Game, IllegalAction, RedqueenError, State
+from redqueen.game import SIMULTANEOUS, Game, IllegalAction, RedqueenError, State, seeded_streams
 from redqueen.registry import make_game
 
 __all__ = ["TextEnv", "TextEnvError"]
@@ -125,12 +125,9 @@ class TextEnv:
                 raise TypeError(f"seed must be an int or None, got {type(seed).__name__} {seed!r}")
             if seed < 0:
                 raise ValueError(f"seed must be >= 0, got {seed}")
-            self._rng = np.random.default_rng(int(seed))
-            self._move_rng = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(1)[0])
+            self._rng, self._move_rng = seeded_streams(int(seed))
         elif self._rng is None:
-            entropy = np.random.SeedSequence()
-            self._rng = np.random.default_rng(entropy)
-            self._move_rng = np.random.default_rng(entropy.spawn(1)[0])
+            self._rng, self._move_rng = seeded_streams(None)
         self._state = self.game.new_initial_state(self._rng)
         self.transcript = []
         self._counts = np.zeros(self.num_players, dtype=np.int64)
