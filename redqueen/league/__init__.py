@@ -1,0 +1,1 @@
+"""The league: store, matchmaking, ratings, runners and the league manager."""
