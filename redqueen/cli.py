@@ -7,7 +7,11 @@ Subcommands:
   the Kuhn agents;
 * ``redqueen list``: the games and the short agent names;
 * ``redqueen play GAME AGENT AGENT [--games N] [--seed S] [--swap] [--invalid MODE] [--json PATH]``:
-  a match between agents given by short name (``human`` lets you play in the terminal).
+  a match between agents given by short name (``human`` lets you play in the terminal);
+* ``redqueen league run CONFIG.toml --out DIR [--runner R] [--workers N]``: run (or resume) a league
+  into ``DIR/league.sqlite`` (see :mod:`redqueen.league.config`);
+* ``redqueen league status DB``: members, games, ratings and learners of a league;
+* ``redqueen league report DB [--out HTML]``: the HTML report (``DIR/report.html`` by default).
 """
 
 from __future__ import annotations
@@ -238,6 +242,98 @@ def run_play(args: argparse.Namespace, console: Any = None) -> dict[str, Any]:
     return result.to_dict()
 
 
+# ---- league ----------------------------------------------------------------------------------------
+
+
+def run_league_command(args: argparse.Namespace, console: Any) -> dict[str, Any]:
+    from redqueen.league.config import load_config
+    from redqueen.league.manager import run_league
+
+    config = load_config(args.config)
+    out = args.out if args.out is not None else Path("runs") / args.config.stem
+    summary = run_league(
+        config, out, runner=args.runner, workers=args.workers, progress=not args.quiet, console=console
+    )
+    console.print(
+        f"{config.name}: {summary.games} games stored ({summary.new_games} new) among "
+        f"{len(summary.agents)} agents in {summary.seconds:.1f} s -> {summary.db_path}",
+        markup=False,
+    )
+    for name, state in summary.learners.items():
+        console.print(
+            f"  learner {name}: {state['steps']} steps, {state['reason'] or 'unfinished'}", markup=False
+        )
+    console.print(f"report: redqueen league report {summary.db_path}", markup=False)
+    return {
+        "db": str(summary.db_path),
+        "games": summary.games,
+        "new_games": summary.new_games,
+        "agents": summary.agents,
+        "learners": summary.learners,
+        "ratings": summary.ratings,
+    }
+
+
+def _open_store(path: Path) -> Any:
+    from redqueen.league.manager import DB_NAME
+    from redqueen.league.store import LeagueStore
+
+    if path.is_dir():
+        path = path / DB_NAME
+    return LeagueStore(path, create=False)
+
+
+def run_league_status(args: argparse.Namespace, console: Any) -> dict[str, Any]:
+    from rich.table import Table
+
+    from redqueen.league.report import report_data
+
+    with _open_store(args.db) as store:
+        data = report_data(store)
+    console.print(
+        f"{data['title']}: {data['game_id'] or 'no game yet'}, {data['n_agents']} agents, "
+        f"{data['n_games']} games (last {data['last_game'] or '-'})",
+        markup=False,
+    )
+    table = Table(title="members, best first")
+    for column in ("#", "agent", "kind", "games", "W", "D", "L", "score (95% CI)", "Elo"):
+        table.add_column(column, justify="left" if column in ("agent", "kind") else "right")
+    for row in data["agents"]:
+        if not row["games"] and row["kind"] == "learner":
+            continue
+        score = (
+            "-"
+            if row["score"] is None
+            else f"{row['score']:.3f} [{row['score_low']:.2f}, {row['score_high']:.2f}]"
+        )
+        elo = "-" if row["elo"] is None else f"{row['elo']:.0f}"
+        table.add_row(
+            str(row["rank"]), row["name"], str(row["kind"]), str(row["games"]), str(row["wins"]),
+            str(row["draws"]), str(row["losses"]), score, elo,
+        )  # fmt: skip
+    console.print(table)
+    for learner in data["learners"]:
+        metrics = ", ".join(f"{k} {v:.4g}" for k, v in learner["metrics"].items())
+        console.print(
+            f"learner {learner['name']}: {learner['steps']} steps, {learner['generations']} snapshots"
+            + (f"; latest {metrics}" if metrics else ""),
+            markup=False,
+        )
+    for note in data["notes"]:
+        console.print(f"note: {note}", markup=False)
+    return data
+
+
+def run_league_report(args: argparse.Namespace, console: Any) -> dict[str, Any]:
+    from redqueen.league.report import write_report
+
+    with _open_store(args.db) as store:
+        db_path = store.path
+    path = write_report(db_path, args.out)
+    console.print(f"report written to {path}", markup=False)
+    return {"report": str(path)}
+
+
 # ---- entry point -------------------------------------------------------------------------------------
 
 
@@ -307,6 +403,27 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--transcript", action="store_true", help="print every move")
     match.add_argument("--progress", action="store_true", help="show a progress bar")
     match.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")
+
+    league = sub.add_parser("league", help="run, inspect and report leagues")
+    league_sub = league.add_subparsers(dest="league_command", required=True, metavar="LEAGUE_COMMAND")
+    run = league_sub.add_parser("run", help="run (or resume) a league from a TOML config")
+    run.add_argument("config", type=Path, help="the league's TOML config")
+    run.add_argument("--out", type=Path, default=None, help="output folder (default runs/<config name>)")
+    run.add_argument(
+        "--runner", choices=("local", "processes", "ray"), default=None, help="override the config"
+    )
+    run.add_argument("--workers", type=_positive_int, default=None, help="worker processes / Ray CPUs")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+    run.add_argument("--json", type=Path, metavar="PATH", help="also write a summary as JSON")
+    status = league_sub.add_parser("status", help="members, games, ratings and learners of a league")
+    status.add_argument("db", type=Path, help="the league's league.sqlite (or its folder)")
+    status.add_argument("--json", type=Path, metavar="PATH", help="also write the status as JSON")
+    report = league_sub.add_parser("report", help="write the league's HTML report")
+    report.add_argument("db", type=Path, help="the league's league.sqlite (or its folder)")
+    report.add_argument(
+        "--out", type=Path, default=None, help="HTML path (default: report.html beside the db)"
+    )
+    report.add_argument("--json", type=Path, metavar="PATH", help=argparse.SUPPRESS)
     return parser
 
 
@@ -374,12 +491,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.plot is not None:
                 plot_demo(data, args.plot)
                 console.print(f"plot written to {args.plot}")
+        elif args.command == "league":
+            handler = {"run": run_league_command, "status": run_league_status, "report": run_league_report}
+            data = handler[args.league_command](args, console)
         else:
             data = run_play(args, console)
     except (RedqueenError, ValueError, TypeError) as err:
         if args.command == "demo":  # the demo's input is checked by argparse: this is a bug, show it
             raise
-        print(f"redqueen {args.command}: error: {err}", file=sys.stderr)
+        command = args.command if args.command != "league" else f"league {args.league_command}"
+        print(f"redqueen {command}: error: {err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, EOFError):
         print(f"\nredqueen {args.command}: interrupted", file=sys.stderr)

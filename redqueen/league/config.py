@@ -57,23 +57,23 @@ class AgentConfig:
 
 @dataclass(frozen=True)
 class LearnerConfig:
-    """An SB3 learner of the league.
+    """An SB3 learner of the league. TOML keys:
 
-    Fields (TOML keys): ``name``; ``algo`` (``"auto"``, the default: sb3-contrib's ``MaskablePPO``
-    where it is installed, else ``"PPO"``; or either by name); ``role`` (``"main"``,
-    ``"main_exploiter"``, ``"league_exploiter"``; see :mod:`redqueen.league.matchmaking`); ``matchmaking`` (``"role"`` (default), ``"uniform"``,
-    ``"pfsp"``, ``"pfsp_var"``, ``"self_play"``); ``steps`` (step budget); ``snapshot_every``
-    (steps between snapshots; each snapshot joins the league and plays ``games_per_pair`` games
-    against every other member); ``eval_games`` (games per pair for its snapshots; default
-    ``games_per_pair``); ``deterministic`` (its snapshots play the most likely move; default
-    False: they sample from the policy); ``policy_kwargs`` and ``hyperparams`` (passed to the SB3
-    algorithm, e.g. ``{n_steps = 512, learning_rate = 3e-4, ent_coef = 0.01}``); ``lr_schedule``
-    (``"constant"`` or ``"linear"``: the learning rate falls linearly to 0 over ``steps``);
-    ``metrics`` (measured at every snapshot: ``"exploitability"`` for games OpenSpiel can judge,
-    ``"vs:NAME"`` for the score, draw and loss rates against league member NAME over
-    ``target.games`` or ``eval_games`` games); ``target`` (stop early when reached:
-    ``{exploitability = 0.05}``, or ``{vs = "mm", games = 500, max_losses = 0, min_draw_rate = 0.95,
-    min_score = 0.5}``, any subset of the bounds).
+    * ``name``; ``algo``: ``"auto"`` (default: sb3-contrib's ``MaskablePPO`` where it is installed,
+      else ``"PPO"``), ``"MaskablePPO"`` or ``"PPO"``;
+    * ``role``: ``"main"``, ``"main_exploiter"`` or ``"league_exploiter"`` (see
+      :mod:`redqueen.league.matchmaking`); ``matchmaking``: ``"role"`` (default: the role's rules),
+      ``"uniform"``, ``"pfsp"``, ``"pfsp_var"`` or ``"self_play"``;
+    * ``steps``: the step budget; ``snapshot_every``: steps between snapshots (each snapshot joins the
+      league and plays ``eval_games`` (default ``games_per_pair``) games against every other member);
+    * ``deterministic``: its snapshots play the most likely move (default False: they sample);
+    * ``policy_kwargs``, ``hyperparams``: passed to the SB3 algorithm (e.g. ``{n_steps = 512,
+      ent_coef = 0.01}``); ``lr_schedule``: ``"constant"`` or ``"linear"`` (to 0 over ``steps``);
+    * ``metrics``, measured at every snapshot: ``"exploitability"`` (games OpenSpiel can judge) and
+      ``"vs:NAME"`` (score, draw and loss rates against member NAME over ``target.games`` or
+      ``eval_games`` games);
+    * ``target``, to stop early: ``{exploitability = 0.05}``, or ``{vs = "mm", games = 500,
+      max_losses = 0, min_draw_rate = 0.95, min_score = 0.5}`` (any subset of the bounds).
     """
 
     name: str

@@ -48,6 +48,7 @@ from redqueen.league.store import (
 PLOTS_HINT = "pip install 'redqueen[plots]'"
 """What the report tells a reader whose Python has no matplotlib."""
 
+_ANNOTATE_UP_TO = 20  # the heatmap writes its values in the cells up to this many agents
 _FAMILY_COLOURS = ("Blues", "Oranges", "Greens", "Purples", "Reds", "Greys", "YlOrBr", "PuRd")
 
 
@@ -691,8 +692,8 @@ def _plot_heatmap(Figure: type, data: dict[str, Any]) -> bytes | str:
     ax.set_yticks(range(n), labels, fontsize=7 if n > 12 else 9)
     ax.set_xlabel("column (opponent)")
     ax.set_ylabel("row")
-    if n <= 40:
-        size = 8 if n <= 10 else 6 if n <= 20 else 4.5
+    if n <= _ANNOTATE_UP_TO:  # drawing hundreds of texts is slow; the pairwise table has the values
+        size = 8 if n <= 10 else 6
         for i, j in zip(*np.nonzero(np.isfinite(score)), strict=True):
             text = ax.text(j, i, f"{score[i, j]:.2f}", ha="center", va="center", fontsize=size)
             text.set_in_layout(False)  # inside the axes anyway; keeps constrained layout fast

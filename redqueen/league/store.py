@@ -468,7 +468,10 @@ def atomic_save(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> P
     fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=final.suffix or ".tmp", dir=final.parent)
     os.close(fd)
     tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the final file gets the usual mode
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
