@@ -289,7 +289,7 @@ def run_league_status(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     from redqueen.league.report import report_data
 
     with _open_store(args.db) as store:
-        data = report_data(store)
+        data = report_data(store, rankings=False)
     console.print(
         f"{data['title']}: {data['game_id'] or 'no game yet'}, {data['n_agents']} agents, "
         f"{data['n_games']} games (last {data['last_game'] or '-'})",

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from redqueen.league import ratings
 from redqueen.league.ratings import elo_fit
 from redqueen.league.report import PLOTS_HINT, render_html, report_data, write_report
 from redqueen.league.store import (
@@ -206,7 +207,8 @@ def test_elo_is_fitted_when_none_is_stored(tmp_path: Path) -> None:
     assert len(_pngs(text)) == 2  # heatmap and scores; notes for the rating history and training curves
     assert "no ratings are stored yet" in text and "no training metrics are stored" in text
     with LeagueStore(db, create=False) as store:
-        data = report_data(store)
+        data = report_data(store, rankings=False)
+    assert all(a["nash"] is None and a["alpha_rank"] is None for a in data["agents"])
     assert data["elo_source"] == "elo_fit" and data["agents"][0]["name"] == "strong"
     assert data["agents"][0]["elo"] == pytest.approx(elo_fit(records)["strong"])
     assert data["n_learners"] == 1  # the learner agent, though it has no training rows
@@ -224,6 +226,19 @@ def test_without_matplotlib_the_tables_remain(tmp_path: Path, monkeypatch: pytes
     assert text.count("<tr>") > 10  # results and pairwise tables
 
 
+def test_a_failing_ranking_leaves_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(matrix: object) -> dict[str, float]:
+        raise ImportError("no alpharank here")
+
+    db = tmp_path / "league.sqlite"
+    _build(db, games=120, training=False)
+    monkeypatch.setattr(ratings, "alpha_rank", broken)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # plots are tested elsewhere; keep this fast
+    text = write_report(db).read_text(encoding="utf-8")
+    assert "alpha-rank skipped: ImportError: no alpharank here" in text
+    assert "α-rank mass" not in text and "Nash weight" in text
+
+
 def test_empty_league(tmp_path: Path) -> None:
     db = tmp_path / "league.sqlite"
     with LeagueStore(db) as store:
@@ -236,6 +251,7 @@ def test_empty_league(tmp_path: Path) -> None:
     assert html.escape(ODD) in text and ODD not in text
     with LeagueStore(db, create=False) as store:
         data = report_data(store)
+    json.dumps(data, allow_nan=False)
     assert data["n_games"] == 0 and data["game_id"] == "kuhn_poker" and data["pairs"] == []
     assert all(a["games"] == 0 and a["score"] is None and a["elo"] is None for a in data["agents"])
 

@@ -8,12 +8,14 @@ network access: plots are PNGs embedded as base64 ``<img>`` tags. The report hol
 * the results table: per agent its kind, role, parent, games, wins/draws/losses, score against the
   field with a Wilson interval, latest Elo (two-player games: the latest stored ``"elo"`` ratings, or
   :func:`~redqueen.league.ratings.elo_fit` over all games when none are stored), OpenSkill mu/sigma
-  (games of more than two players, or when ``"openskill"`` ratings are stored), Nash-average weight
-  and alpha-rank mass;
-* plots (when matplotlib is installed): rating over time, the payoff heatmap, scores against the
-  field with intervals, training curves;
-* the pairwise table (games, score with interval, mean returns with intervals, per pair of agents) and
-  a learners table.
+  (games of more than two players, or when ``"openskill"`` ratings are stored), and for two-player
+  games the Nash-average weight and alpha-rank mass;
+* plots (when matplotlib is installed; otherwise a note saying how to install it): rating over time
+  (one colour family per lineage of snapshots), the payoff heatmap (values written in the cells up to
+  20 agents), scores against the field with intervals, training curves (exploitability on a log
+  axis);
+* the pairwise table (games, score with interval, mean returns with intervals, per pair of agents that
+  met), a learners table, and notes on whatever was skipped (a rating that failed, a missing plot).
 
 Scoring: in each game every seat is compared with the seats held by *other* agents; it wins when its
 return is above all of theirs, draws when it ties the best of them, and loses otherwise (for two
@@ -26,16 +28,19 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import math
 import os
 import statistics
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from redqueen.league import ratings
 from redqueen.league.store import (
     AgentRecord,
     LeagueStore,
@@ -49,15 +54,19 @@ PLOTS_HINT = "pip install 'redqueen[plots]'"
 """What the report tells a reader whose Python has no matplotlib."""
 
 _ANNOTATE_UP_TO = 20  # the heatmap writes its values in the cells up to this many agents
-_FAMILY_COLOURS = ("Blues", "Oranges", "Greens", "Purples", "Reds", "Greys", "YlOrBr", "PuRd")
+# sequential colour maps for lineages, in the order of tab10's hues (blue, orange, green, red, ...), so
+# that agents without relatives can take the tab10/tab20 hues no lineage uses
+_FAMILY_COLOURS = ("Blues", "Oranges", "Greens", "Reds", "Purples", "YlOrBr", "RdPu", "Greys", "YlGn", "GnBu")
 
 
 # ---- the data --------------------------------------------------------------------------------------
 
 
-def report_data(store: LeagueStore, *, confidence: float = 0.95) -> dict[str, Any]:
+def report_data(store: LeagueStore, *, confidence: float = 0.95, rankings: bool = True) -> dict[str, Any]:
     """Summarise the league in ``store`` as a JSON-able dict (NaN becomes None); the HTML report is
-    built from it alone. Keys:
+    built from it alone. ``confidence`` is the level of every interval; ``rankings=False`` skips the
+    Nash average and alpha-rank (the slow part for a large league: ``nash`` and ``alpha_rank`` are
+    then None). Keys:
 
     * ``title``, ``name``, ``game_id``, ``players`` (seat counts seen), ``n_agents``, ``n_games``,
       ``n_learners``, ``first_game``/``last_game``/``last_update``/``generated`` (as
@@ -101,33 +110,31 @@ def report_data(store: LeagueStore, *, confidence: float = 0.95) -> dict[str, An
     two_player = players == [2]
     played = [name for name in names if stats[name]["games"] > 0]
 
-    # ---- ratings
-    elo, elo_step, elo_source = _latest(elo_rows), {}, None
-    if elo:
-        elo_step = {name: step for name, (_, _, step) in elo.items()}
-        elo_source = "stored"
-    elif two_player and played:
+    # ---- ratings (each computation that fails leaves a note instead of costing the report)
+    def attempt(what: str, compute: Callable[[], Any]) -> Any:
         try:
-            from redqueen.league.ratings import elo_fit
+            return compute()
+        except Exception as err:
+            notes.append(f"{what} skipped: {type(err).__name__}: {err}")
+            return None
 
-            elo = {name: (float(value), None, None) for name, value in elo_fit(matches).items()}
-            elo_source = "elo_fit"
-        except Exception as err:  # a failed fit must not cost the rest of the report
-            notes.append(f"Elo fit skipped: {type(err).__name__}: {err}")
-    skill, skill_source = _latest(skill_rows), None
+    stored_elo = _latest(elo_rows)
+    elo = {name: value for name, (value, _, _) in stored_elo.items()}
+    elo_step = {name: step for name, (_, _, step) in stored_elo.items()}
+    elo_source = "stored" if elo else None
+    if not elo and two_player and played:
+        fitted = attempt("Elo fit", lambda: ratings.elo_fit(matches))
+        if fitted is not None:
+            elo, elo_source = {str(k): float(v) for k, v in fitted.items()}, "elo_fit"
+    skill = {name: (value, sigma) for name, (value, sigma, _) in _latest(skill_rows).items()}
+    skill_source = "stored" if skill else None
     ordinal: dict[str, float] = {}
-    if skill:
-        skill_source = "stored"
-    elif played and any(p > 2 for p in players):
-        try:
-            from redqueen.league.ratings import openskill_ratings
-
-            computed = openskill_ratings(matches, mode="ffa")
-            skill = {str(k): (float(r.mu), float(r.sigma), None) for k, r in computed.items()}
+    if not skill and played and any(p > 2 for p in players):
+        computed = attempt("OpenSkill ratings", lambda: ratings.openskill_ratings(matches, mode="ffa"))
+        if computed is not None:
+            skill = {str(k): (float(r.mu), float(r.sigma)) for k, r in computed.items()}
             ordinal = {str(k): float(r.ordinal) for k, r in computed.items()}
             skill_source = "openskill"
-        except Exception as err:
-            notes.append(f"OpenSkill ratings skipped: {type(err).__name__}: {err}")
 
     # ---- payoff matrix, Nash average, alpha-rank
     matrix_data: dict[str, Any] = {"agents": [], "games": [], "score": [], "score_low": [], "score_high": []}
@@ -137,23 +144,18 @@ def report_data(store: LeagueStore, *, confidence: float = 0.95) -> dict[str, An
     if played and not two_player:
         notes.append("the payoff matrix, Nash average and alpha-rank are computed for two-player games only")
     elif played:
-        from redqueen.league.ratings import payoff_matrix
-
-        seated = set(strays) | {name for m in matches for name in m.seats}
-        matrix = payoff_matrix(matches, [n for n in names if n in seated], confidence=confidence)
-        matrix_data, pairs = _matrix_data(matrix)
-        try:
-            from redqueen.league.ratings import nash_average
-
-            nash = {str(k): float(v) for k, v in nash_average(matrix).weights.items()}
-        except Exception as err:
-            notes.append(f"Nash average skipped: {type(err).__name__}: {err}")
-        try:
-            from redqueen.league.ratings import alpha_rank
-
-            alpha = {str(k): float(v) for k, v in alpha_rank(matrix).items()}
-        except Exception as err:
-            notes.append(f"alpha-rank skipped: {type(err).__name__}: {err}")
+        seated = {name for m in matches for name in m.seats}
+        matrix = attempt(
+            "payoff matrix",
+            lambda: ratings.payoff_matrix(matches, [n for n in names if n in seated], confidence=confidence),
+        )
+        if matrix is not None:
+            matrix_data, pairs = _matrix_data(matrix)
+        if matrix is not None and rankings:
+            weights = attempt("Nash average", lambda: ratings.nash_average(matrix).weights)
+            nash = {str(k): float(v) for k, v in (weights or {}).items()}
+            mass = attempt("alpha-rank", lambda: ratings.alpha_rank(matrix))
+            alpha = {str(k): float(v) for k, v in (mass or {}).items()}
 
     agents: list[dict[str, Any]] = []
     for joined, name in enumerate(names):
@@ -166,7 +168,7 @@ def report_data(store: LeagueStore, *, confidence: float = 0.95) -> dict[str, An
             "parent": record.parent if record else None,
             "version": record.version if record else None,
             **stats[name],
-            "elo": elo[name][0] if name in elo else None,
+            "elo": elo.get(name),
             "elo_step": elo_step.get(name),
             "mu": skill[name][0] if name in skill else None,
             "sigma": skill[name][1] if name in skill else None,
@@ -202,7 +204,7 @@ def report_data(store: LeagueStore, *, confidence: float = 0.95) -> dict[str, An
     configured_game = config.get("game_id", config.get("game"))
     name = config.get("name") or config.get("league")
     data = {
-        "title": str(name) if name else f"League {store.path.stem}",
+        "title": str(name) if name else _default_title(game_ids or [configured_game], store.path),
         "name": name,
         "game_id": ", ".join(game_ids) or (configured_game if isinstance(configured_game, str) else None),
         "players": players,
@@ -227,6 +229,13 @@ def report_data(store: LeagueStore, *, confidence: float = 0.95) -> dict[str, An
         "notes": notes,
     }
     return _jsonable(data)
+
+
+def _default_title(games: Sequence[Any], path: Path) -> str:
+    """'tictactoe league (out)' for a league of tictactoe stored in out/league.sqlite."""
+    game = ", ".join(g for g in games if isinstance(g, str))
+    where = path.parent.name if path.stem == "league" else path.stem
+    return f"{game + ' league' if game else 'League'}" + (f" ({where})" if where else "")
 
 
 def _agent_stats(names: Sequence[str], matches: Sequence[MatchRecord], z: float) -> dict[str, dict[str, Any]]:
@@ -294,8 +303,8 @@ def _matrix_data(matrix: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     for i, j in zip(*np.triu_indices(len(agents), 1), strict=True):
         if arrays["games"][i, j] > 0:
             pair: dict[str, Any] = {"row": agents[i], "col": agents[j]}
-            pair.update({f: float(arrays[f][i, j]) for f in fields})
-            pair["games"] = int(arrays["games"][i, j])
+            pair.update({f: int(arrays[f][i, j]) for f in fields[:4]})
+            pair.update({f: float(arrays[f][i, j]) for f in fields[4:]})
             pair.update(
                 row_return=float(mean[i, j]),
                 row_return_ci=float(ci[i, j]),
@@ -425,7 +434,11 @@ def render_html(data: dict[str, Any]) -> str:
         ("Report generated", data["generated"]),
     ]
     parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in summary]
-    parts.append("</table></section>")
+    parts.append("</table>")
+    if data["config"]:
+        config = json.dumps(data["config"], indent=2, sort_keys=True, default=str)
+        parts.append(f"<details><summary>Configuration</summary><pre>{e(config)}</pre></details>")
+    parts.append("</section>")
 
     parts.append('<section id="results"><h2>Results</h2>')
     if not data["n_games"]:
@@ -481,7 +494,10 @@ def _escape(value: Any) -> str:
 def _num(value: Any, digits: int = 3) -> str:
     if not _finite(value):
         return ""
-    return str(value) if isinstance(value, int) else f"{value:.{digits}f}"
+    if isinstance(value, int):
+        return str(value)
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text  # "-0.000" -> "0.000"
 
 
 def _interval(value: Any, low: Any, high: Any) -> str:
@@ -515,7 +531,7 @@ def _results_table(data: dict[str, Any]) -> str:
         (f"Score vs field [{pct}]", lambda a: (_interval(a["score"], a["score_low"], a["score_high"]), True)),
     ]
     if any(a["self_play"] for a in agents):
-        columns.append(("Self-play", lambda a: (str(a["self_play"]), True)))
+        columns.append(("Self-play seats", lambda a: (str(a["self_play"]), True)))
     if any(a["invalid"] for a in agents):
         columns.append(("Invalid answers", lambda a: (str(a["invalid"]), True)))
     if data["elo_source"]:
@@ -553,7 +569,7 @@ def _pairs_table(data: dict[str, Any]) -> str:
             (e(p["row"]), False),
             (e(p["col"]), False),
             (str(p["games"]), True),
-            (f"{_num(p['wins'], 1)}/{_num(p['draws'], 1)}/{_num(p['losses'], 1)}", True),
+            (f"{p['wins']}/{p['draws']}/{p['losses']}", True),
             (_interval(p["score"], p["score_low"], p["score_high"]), True),
             (_pm(p["row_return"], p["row_return_ci"]), True),
             (_pm(p["col_return"], p["col_return_ci"]), True),
@@ -594,7 +610,7 @@ def _plots(data: dict[str, Any]) -> tuple[list[Plot], str | None]:
         return [], f"Plots need matplotlib: {PLOTS_HINT}"
     makers: list[tuple[str, Callable[[type, dict[str, Any]], bytes | str]]] = [
         ("Rating over time", _plot_history),
-        ("Payoff matrix (row's score against column)", _plot_heatmap),
+        ("Payoff matrix: row's score against column, in rank order", _plot_heatmap),
         (f"Score against the field ({data['confidence']:.0%} Wilson interval)", _plot_scores),
         ("Training curves", _plot_training),
     ]
@@ -610,7 +626,9 @@ def _plots(data: dict[str, Any]) -> tuple[list[Plot], str | None]:
 
 def _png(figure: Any) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
+    with warnings.catch_warnings():  # names in scripts the default font lacks: boxes, not a warning each
+        warnings.filterwarnings("ignore", "Glyph .* missing", UserWarning)
+        figure.savefig(buffer, format="png", dpi=90)
     return buffer.getvalue()
 
 
@@ -623,7 +641,8 @@ def _label(name: str) -> str:
 
 def _colours(data: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
     """One colour family per lineage (an agent and its snapshots, following ``parent``), lighter for
-    older members."""
+    members that joined earlier; agents without relatives get ``tab20`` colours, hues no lineage uses
+    first."""
     import matplotlib
 
     parent = {a["name"]: a["parent"] for a in data["agents"]}
@@ -640,10 +659,17 @@ def _colours(data: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
     for name in sorted(names, key=lambda name: joined.get(name, len(joined))):
         families[root(name)].append(name)
     colours = {}
-    for k, members in enumerate(families.values()):
+    lineages = [members for members in families.values() if len(members) > 1]
+    for k, members in enumerate(lineages):
         cmap = matplotlib.colormaps[_FAMILY_COLOURS[k % len(_FAMILY_COLOURS)]]
         for m, name in enumerate(members):
-            colours[name] = cmap(0.75 if len(members) == 1 else 0.35 + 0.6 * m / (len(members) - 1))
+            colours[name] = cmap(0.35 + 0.6 * m / (len(members) - 1))
+    singles = [members[0] for members in families.values() if len(members) == 1]
+    used = min(len(lineages), 10)
+    hues = list(range(used, 10)) + list(range(used))  # tab10 hue indices, those of lineages last
+    palette = matplotlib.colormaps["tab20"]  # tab20[2h] is tab10's hue h, tab20[2h + 1] a lighter one
+    for k, name in enumerate(singles):
+        colours[name] = palette(2 * hues[k % 10] + (k // 10) % 2)
     return colours
 
 
@@ -681,6 +707,9 @@ def _plot_heatmap(Figure: type, data: dict[str, Any]) -> bytes | str:
     score = np.array(
         [[np.nan if v is None else v for v in row] for row in data["matrix"]["score"]], dtype=float
     )
+    index = {name: i for i, name in enumerate(agents)}
+    order = [index[a["name"]] for a in data["agents"] if a["name"] in index]  # rank order
+    agents, score = [agents[i] for i in order], score[np.ix_(order, order)]
     n = len(agents)
     side = min(16.0, 2.5 + 0.42 * n)
     figure = Figure(figsize=(side + 1.2, side), layout="constrained")

@@ -8,8 +8,9 @@ A spec is a dict with a ``type`` and that type's parameters; configs may also gi
 * ``"sb3:PATH"`` -> ``{"type": "sb3", "path": PATH}``: a saved stable-baselines3 model
   (``deterministic`` (default False: sample from the policy) and ``algo`` may be added);
 * ``"package.module:factory"`` -> ``{"type": "python", "factory": "package.module:factory"}``: your own
-  agent; ``factory(game=<Game>, seed=<int>, name=<str>, **params)`` must return an
-  :class:`~redqueen.agents.Agent` (a class taking those keyword arguments will do);
+  agent; ``factory(**params)`` must return an :class:`~redqueen.agents.Agent` (an Agent subclass
+  will do) and is also given those of ``game=<Game>``, ``seed=<int>`` and ``name=<str>`` that it
+  takes as keyword arguments;
 * ``{"type": "llm", ...}``: language-model agents (``redqueen.agents.llm``), once that package exists.
 
 Relative paths are read from the league's folder (``base_dir``), so a league folder can be moved.
@@ -18,6 +19,7 @@ Relative paths are read from the league's folder (``base_dir``), so a league fol
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -119,7 +121,7 @@ def build_agent(
             )
         elif kind == "python":
             factory = _import(str(params.pop("factory", "")), name)
-            agent = factory(game=game, seed=seed, name=name, **params)
+            agent = factory(**_accepted(factory, {"game": game, "seed": seed, "name": name}), **params)
         elif kind == "llm":
             try:
                 llm = importlib.import_module("redqueen.agents.llm")
@@ -138,6 +140,18 @@ def build_agent(
         raise SpecError(f"agent {name!r}: the spec built a {type(agent).__name__}, not a redqueen Agent")
     agent.name = name
     return agent
+
+
+def _accepted(factory: Any, offered: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``offered`` that ``factory`` takes (all of them with ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return offered
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return offered
+    names = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {k: v for k, v in offered.items() if k in names}
 
 
 def _import(target: str, name: str) -> Any:

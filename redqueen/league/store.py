@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS matches (
     duration REAL NOT NULL,
     transcript TEXT,
     runner TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    roles TEXT
 );
 CREATE TABLE IF NOT EXISTS ratings (
     id INTEGER PRIMARY KEY,
@@ -145,6 +146,10 @@ class MatchRecord:
                 f"match {self.key!r}: seats, returns and invalid must have one entry per seat, got "
                 f"{len(self.seats)}, {len(self.returns)} and {len(self.invalid)}"
             )
+        if self.roles is not None and len(self.roles) != n:
+            raise ValueError(
+                f"match {self.key!r}: give one role per seat, got {len(self.roles)} for {n} seats"
+            )
         if not all(math.isfinite(r) for r in self.returns):
             raise ValueError(f"match {self.key!r}: returns must be finite numbers, got {self.returns}")
 
@@ -202,22 +207,33 @@ class LeagueStore:
             raise StoreError(f"{str(self.path)!r} is a folder; give the path of the league's .sqlite file")
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            version = self._schema_version()
+            if version is None:
+                if not create:
+                    raise StoreError(f"{str(self.path)!r} is an SQLite file but not a redqueen league store")
+                self._db.execute("PRAGMA journal_mode=WAL")
+                with self.transaction() as db:
+                    for statement in SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+            elif version != SCHEMA_VERSION:
+                raise StoreError(
+                    f"{str(self.path)!r} has store schema {version}; this redqueen reads {SCHEMA_VERSION}"
+                )
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across process kills
-            self._db.execute("PRAGMA foreign_keys=ON")
-            with self.transaction() as db:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-                if row is None:
-                    db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-                elif int(row[0]) != SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{str(self.path)!r} has store schema {row[0]}; this redqueen reads {SCHEMA_VERSION}"
-                    )
         except sqlite3.DatabaseError as err:
             raise StoreError(f"{str(self.path)!r} is not a redqueen league store: {err}") from None
+
+    def _schema_version(self) -> int | None:
+        """The store's schema version, or None for a file without redqueen's tables (read only)."""
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.OperationalError as err:
+            if "no such table" in str(err):
+                return None
+            raise
+        return None if row is None else int(row[0])
 
     # ---- plumbing --------------------------------------------------------------------------------
     @contextmanager
@@ -274,7 +290,8 @@ class LeagueStore:
     def _add_agent(self, db: sqlite3.Connection, agent: AgentRecord) -> bool:
         row = db.execute("SELECT kind, spec, checkpoint FROM agents WHERE name = ?", (agent.name,)).fetchone()
         if row is not None:
-            if (row[0], json.loads(row[1]), row[2]) != (agent.kind, agent.spec, agent.checkpoint):
+            spec = json.loads(_dumps(agent.spec))  # as stored: tuples come back as lists
+            if (row[0], json.loads(row[1]), row[2]) != (agent.kind, spec, agent.checkpoint):
                 raise StoreError(
                     f"the league already has an agent named {agent.name!r} with another definition "
                     f"({row[0]}: {row[1]}); give agents unique names"
@@ -318,7 +335,7 @@ class LeagueStore:
             before = db.total_changes
             db.executemany(
                 "INSERT OR IGNORE INTO matches (key, game_id, seats, seed, returns, invalid, length, "
-                "duration, transcript, runner, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "duration, transcript, runner, created, roles) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         m.key,
@@ -332,6 +349,7 @@ class LeagueStore:
                         m.transcript,
                         m.runner,
                         m.created,
+                        None if m.roles is None else _dumps(list(m.roles)),
                     )
                     for m in matches
                 ],
@@ -352,7 +370,7 @@ class LeagueStore:
         """All stored games, in the order they were stored."""
         rows = self._db.execute(
             "SELECT key, game_id, seats, seed, returns, invalid, length, duration, runner, transcript, "
-            "created FROM matches ORDER BY id"
+            "created, roles FROM matches ORDER BY id"
         ).fetchall()
         return [
             MatchRecord(
@@ -367,6 +385,7 @@ class LeagueStore:
                 runner=r[8],
                 transcript=r[9],
                 created=r[10],
+                roles=None if r[11] is None else tuple(json.loads(r[11])),
             )
             for r in rows
         ]

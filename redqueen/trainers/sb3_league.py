@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,27 @@ _SEED_HIGH = 2**63 - 1
 
 class TrainerError(RedqueenError, RuntimeError):
     """A learner that cannot be made or trained (unsupported game, missing package, bad settings)."""
+
+
+@contextmanager
+def global_rngs_kept() -> Iterator[None]:
+    """Run a block without changing the global generators of torch, numpy and ``random``.
+
+    Building an opponent mid-training (an SB3 model's constructor initialises weights before it loads
+    them) would otherwise move the learner's sampling streams, and a resumed run, which builds its
+    opponents at other moments, would train differently."""
+    import random
+
+    import torch
+
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
 
 
 class LeagueOpponent(Agent):
@@ -66,7 +88,8 @@ class LeagueOpponent(Agent):
     def reset(self, seed: int | None = None) -> None:
         rng = np.random.default_rng(seed)
         self.match = self._choose(rng)
-        self.current = self._build(self.match.opponent)
+        with global_rngs_kept():  # loading a model draws initial weights: keep the learner's streams
+            self.current = self._build(self.match.opponent)
         self.current.reset(seed=int(rng.integers(_SEED_HIGH)))
         self.history.append(self.match)
 
