@@ -22,3 +22,15 @@ def test_readme_examples_run(tmp_path):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_readme_league_config_is_valid():
+    import tomllib
+
+    from redqueen.league.config import parse_config
+
+    blocks = re.findall(r"```toml\n(.*?)```", README.read_text(), re.S)
+    assert blocks
+    config = parse_config(tomllib.loads(blocks[0]))
+    assert config.game == "tictactoe" and [a.name for a in config.agents] == ["rand", "mm"]
+    assert config.learners[0].target == {"vs": "mm", "games": 500, "max_losses": 0}
