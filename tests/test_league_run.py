@@ -380,3 +380,51 @@ def test_exploiters_follow_their_roles(tmp_path):
 
 
 _TINY = {"hyperparams": {"n_steps": 64, "batch_size": 32, "n_epochs": 1}}
+
+
+TALKERS = textwrap.dedent(
+    """
+    from redqueen.agents import Agent
+
+
+    class Mumbler(Agent):
+        # a text agent that never names a move
+        view = "text"
+
+        def act(self, observation):
+            return "hmm, let me think about it"
+    """
+)
+
+
+def test_invalid_text_answers_are_counted_and_transcripts_kept(tmp_path, monkeypatch):
+    _write(tmp_path, "talkers.py", TALKERS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    config = parse_config(
+        {
+            "game": "tictactoe",
+            "games_per_pair": 6,
+            "transcripts": True,
+            "invalid": "retry",
+            "agents": [
+                {"name": "mumbler", "spec": "talkers:Mumbler"},
+                {"name": "text-random", "spec": "random", "params": {"view": "text"}},
+            ],
+        }
+    )
+    summary = run_league(config, tmp_path / "out", progress=False)
+    assert summary.games == 6
+    with LeagueStore(summary.db_path, create=False) as store:
+        games = store.matches()
+    for game in games:
+        mumbler = game.seats.index("mumbler")
+        assert game.invalid[mumbler] == 3  # the first answer and two retries, then it forfeits
+        assert game.invalid[1 - mumbler] == 0
+        assert game.returns[mumbler] < game.returns[1 - mumbler]
+        assert game.transcript is not None
+    lines = (summary.out_dir / games[0].transcript).read_text().splitlines()
+    assert len(lines) == 6
+    turns = json.loads(lines[0])["turns"]
+    bad = [t for t in turns if t["agent"] == "mumbler"]
+    assert bad and all(t["invalid"] for t in bad) and bad[0]["reply"] == "hmm, let me think about it"
+    assert bad[-1]["outcome"] == "forfeit" and "Legal moves" in bad[-1]["reason"]
