@@ -73,6 +73,23 @@ def test_not_a_sqlite_file(tmp_path):
     assert "not a redqueen league store" in str(err.value)
 
 
+def test_create_false_on_a_plain_sqlite_file(tmp_path):
+    path = tmp_path / "other.sqlite"
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("CREATE TABLE t (x)")
+    db.close()
+    with pytest.raises(StoreError, match="not a redqueen league store") as err:
+        LeagueStore(path, create=False)
+    assert str(path) in str(err.value)
+    db = sqlite3.connect(path)
+    try:  # opening it read-only wrote nothing
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        db.close()
+    assert tables == {"t"}
+
+
 def test_folder_path(tmp_path):
     with pytest.raises(StoreError, match="is a folder") as err:
         LeagueStore(tmp_path)
@@ -180,10 +197,12 @@ def test_match_round_trip(store):
               duration=1.5, runner="ray", transcript="transcripts/k0.json", created=1700000000.125),
         match("k/1", seats=("y", "x", "z"), returns=(1.0, 0.0, -1.0), transcript=None),
         match("k/2", seats=("solo",), returns=(3.25,), game_id="2048"),
+        match("k/3", seats=("a", "b", "c"), returns=(1.0, 1.0, -2.0), roles=("spy", "civ", "civ")),
     ]  # fmt: skip
     store.record_matches(records)
     assert store.matches() == records
     assert store.matches()[0].seats == ("x", "y")
+    assert [m.roles for m in store.matches()] == [None, None, None, ("spy", "civ", "civ")]
 
 
 def test_record_matches_with_state(store):
@@ -207,6 +226,7 @@ def test_record_matches_is_one_transaction(store):
         {"key": "k", "seats": ("a", "b"), "returns": (float("nan"), 0.0)},
         {"key": "k", "seats": ("a", "b"), "returns": (float("inf"), 0.0)},
         {"key": "", "seats": ("a", "b"), "returns": (1.0, 0.0)},
+        {"key": "k", "seats": ("a", "b"), "returns": (1.0, 0.0), "roles": ("spy",)},
     ],
 )
 def test_match_record_validation(kwargs):
