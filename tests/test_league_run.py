@@ -333,6 +333,12 @@ _AGENTS = '[[agents]]\nname = "a"\nspec = "random"\n[[agents]]\nname = "b"\nspec
         ('game = "tictactoe"\n' + _AGENTS + '[[learners]]\nname = "p@1"\n', "name must be"),
         ('game = "tictactoe"\n[[agents]]\nname = "a"\nspec = "human"\n', "human cannot play"),
         ("game = ", "not valid TOML"),
+        (
+            'game = "kuhn_poker"\ngame_params = {rounds = 3}\n'
+            + _AGENTS
+            + '[[learners]]\nname = "p"\noracle = {}\n',
+            "OpenSpiel",
+        ),
     ],
 )
 def test_bad_configs_name_what_is_wrong(tmp_path, capsys, text, message):

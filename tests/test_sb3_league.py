@@ -122,3 +122,41 @@ def test_saves_are_atomic_and_loadable(tmp_path):
     env = SingleAgentEnv("tictactoe")
     obs, info = env.reset(seed=0)
     assert info["action_mask"][agent.act({"observation": obs, "action_mask": info["action_mask"]})]
+
+
+def test_the_oracle_exploiter_is_recomputed_from_the_live_policy(tmp_path, monkeypatch):
+    from redqueen.agents.best_response import BestResponseAgent
+    from redqueen.trainers.sb3_league import Oracle
+
+    updates = []
+    original = BestResponseAgent.update
+
+    def counting(self, target):
+        updates.append(target.model.num_timesteps)
+        original(self, target)
+
+    monkeypatch.setattr(BestResponseAgent, "update", counting)
+    game = make_game("kuhn_poker")
+    start = save_model(new_model(game, "auto", seed=0, hyperparams=TINY), tmp_path / "start.zip")
+    pool = {"rand": RandomAgent()}
+    chunk = train_chunk(
+        game,
+        "auto",
+        start,
+        512,
+        seed=1,
+        choose=lambda rng: Match("rand", "uniform"),
+        build=pool.__getitem__,
+        n_envs=2,
+        oracle=Oracle("oracle(ppo)", weight=0.5, refresh_every=128),
+    )
+    assert chunk.steps == 512
+    assert set(chunk.outcomes) == {"oracle(ppo)", "rand"}
+    assert set(chunk.branches) == {"oracle", "uniform"}
+    share = chunk.branches["oracle"] / sum(chunk.branches.values())
+    assert 0.35 < share < 0.65
+    # computed at the start, then at every rollout once 128 more steps were trained (2 envs x 64 steps)
+    assert updates == [0, 128, 256, 384]
+    # the learner's results: it loses more often to its exact best response than to random play
+    oracle, rand = chunk.outcomes["oracle(ppo)"], chunk.outcomes["rand"]
+    assert oracle[2] / sum(oracle) > rand[2] / sum(rand)

@@ -18,6 +18,7 @@ _LAZY = {
     "CFRAgent": "redqueen.agents.cfr",
     "SB3Agent": "redqueen.agents.sb3",
     "HumanAgent": "redqueen.agents.human",
+    "BestResponseAgent": "redqueen.agents.best_response",
 }
 
 __all__ = ["AGENT_NAMES", "Agent", "RandomAgent", "agent_games", "make_agent", *_LAZY]

@@ -68,7 +68,13 @@ class LearnerConfig:
       league and plays ``eval_games`` (default ``games_per_pair``) games against every other member);
     * ``deterministic``: its snapshots play the most likely move (default False: they sample);
     * ``policy_kwargs``, ``hyperparams``: passed to the SB3 algorithm (e.g. ``{n_steps = 512,
-      ent_coef = 0.01}``); ``lr_schedule``: ``"constant"`` or ``"linear"`` (to 0 over ``steps``);
+      ent_coef = 0.01}``); ``n_envs``: environments stepped together (default 1);
+      ``lr_schedule``: ``"constant"`` or ``"linear"`` (from ``hyperparams.learning_rate`` to
+      ``lr_final``, default 0, over ``steps``);
+    * ``oracle``: ``{weight = 1.0, refresh_every = 2048}`` adds an *oracle exploiter*, an exact best
+      response to the learner's current policy (OpenSpiel's tree walk, for games OpenSpiel can
+      solve), played with probability ``weight`` per episode and recomputed every
+      ``refresh_every`` steps; the other episodes follow ``matchmaking``;
     * ``metrics``, measured at every snapshot: ``"exploitability"`` (games OpenSpiel can judge) and
       ``"vs:NAME"`` (score, draw and loss rates against member NAME over ``target.games`` or
       ``eval_games`` games);
@@ -86,7 +92,10 @@ class LearnerConfig:
     deterministic: bool = False
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     hyperparams: dict[str, Any] = field(default_factory=dict)
+    n_envs: int = 1
     lr_schedule: str = "constant"
+    lr_final: float = 0.0
+    oracle: dict[str, Any] = field(default_factory=dict)
     metrics: tuple[str, ...] = ()
     target: dict[str, Any] = field(default_factory=dict)
 
@@ -173,7 +182,7 @@ _TOP = {
 }  # fmt: skip
 _LEARNER = {
     "name", "algo", "role", "matchmaking", "steps", "snapshot_every", "eval_games", "deterministic",
-    "policy_kwargs", "hyperparams", "lr_schedule", "metrics", "target",
+    "policy_kwargs", "hyperparams", "n_envs", "lr_schedule", "lr_final", "oracle", "metrics", "target",
 }  # fmt: skip
 _TARGET = {"exploitability", "vs", "games", "max_losses", "min_draw_rate", "min_score"}
 
@@ -222,6 +231,17 @@ def _learner(data: Any, where: str) -> LearnerConfig:
         for key in ("max_losses", "min_draw_rate", "min_score"):
             if key in target:
                 _number(target[key], f"{where}.target.{key}")
+    n_envs = _int(data.get("n_envs", 1), f"{where}.n_envs")
+    lr_final = _number(data.get("lr_final", 0.0), f"{where}.lr_final")
+    if lr_final < 0:
+        raise ConfigError(f"{where}.lr_final must be >= 0, got {lr_final}")
+    oracle = _table(data.get("oracle"), f"{where}.oracle")
+    _unknown(oracle, {"weight", "refresh_every"}, f"{where}.oracle")
+    if "oracle" in data:
+        weight = _number(oracle.setdefault("weight", 1.0), f"{where}.oracle.weight")
+        if not 0 < weight <= 1:
+            raise ConfigError(f"{where}.oracle.weight must be in (0, 1], got {weight}")
+        _int(oracle.setdefault("refresh_every", 2048), f"{where}.oracle.refresh_every")
     deterministic = data.get("deterministic", False)
     if not isinstance(deterministic, bool):
         raise ConfigError(f"{where}.deterministic must be true or false, got {deterministic!r}")
@@ -236,7 +256,10 @@ def _learner(data: Any, where: str) -> LearnerConfig:
         deterministic=deterministic,
         policy_kwargs=_table(data.get("policy_kwargs"), f"{where}.policy_kwargs"),
         hyperparams=_table(data.get("hyperparams"), f"{where}.hyperparams"),
+        n_envs=n_envs,
         lr_schedule=lr_schedule,
+        lr_final=lr_final,
+        oracle=oracle,
         metrics=tuple(metrics),
         target=target,
     )
@@ -316,6 +339,12 @@ def parse_config(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | Non
     if not agents and learners and all(learner.role != "main" for learner in learners):
         raise ConfigError("exploiters need someone to exploit: add agents or a main learner")
     for learner in learners:
+        needs_openspiel = bool(learner.oracle) or "exploitability" in learner.all_metrics()
+        if needs_openspiel and make_game(game, **game_params).openspiel_game() is None:
+            raise ConfigError(
+                f"learner {learner.name!r}: 'oracle' and the 'exploitability' metric need a game OpenSpiel "
+                f"can solve; {game!r} with {game_params or 'default parameters'} has no OpenSpiel counterpart"
+            )
         vs = learner.target.get("vs")
         targets = [vs] if vs else []
         targets += [m[3:] for m in learner.metrics if m.startswith("vs:")]

@@ -317,7 +317,7 @@ class League:
     ) -> dict[str, Any]:
         """One chunk of ``learner``'s training, its snapshot, metrics and state, stored together."""
         from redqueen.agents.sb3 import SB3Agent
-        from redqueen.trainers.sb3_league import ChunkLR, save_model, train_chunk
+        from redqueen.trainers.sb3_league import ChunkLR, Oracle, save_model, train_chunk
 
         state = self.learner_state(learner)
         generation = state["generation"] + 1
@@ -333,7 +333,20 @@ class League:
         lr = None
         if learner.lr_schedule == "linear":
             lr0 = float(self._hyperparams(learner)["learning_rate"])
-            lr = ChunkLR(lr0, state["steps"] / learner.steps, (state["steps"] + steps) / learner.steps)
+            lr = ChunkLR(
+                lr0,
+                state["steps"] / learner.steps,
+                (state["steps"] + steps) / learner.steps,
+                learner.lr_final,
+            )
+        oracle = None
+        if learner.oracle:
+            oracle = Oracle(
+                f"oracle({learner.name})",
+                weight=float(learner.oracle["weight"]),
+                refresh_every=int(learner.oracle["refresh_every"]),
+                deterministic=learner.deterministic,
+            )
         chunk = train_chunk(
             self.game,
             learner.algo,
@@ -343,6 +356,8 @@ class League:
             choose=choose,
             build=self.agent,
             learning_rate=lr,
+            n_envs=learner.n_envs,
+            oracle=oracle,
             on_steps=on_steps,
         )
         total = state["steps"] + chunk.steps
@@ -396,7 +411,7 @@ class League:
             + (" (reset to initial weights)" if reset else "")
             + (f" - done ({new_state['reason']})" if done else "")
         )
-        return {"snapshot": name, "metrics": metrics, "done": done, "reset": reset}
+        return {"snapshot": name, "steps": total, "metrics": metrics, "done": done, "reset": reset}
 
     def measure(self, learner: LearnerConfig, agent: Any, generation: int) -> dict[str, float]:
         """The learner's metrics for its new snapshot ``agent``."""
@@ -427,7 +442,9 @@ class League:
         return out
 
     # ---- the run ---------------------------------------------------------------------------------
-    def run(self) -> LeagueSummary:
+    def run(self, on_generation: Callable[[str, dict[str, Any]], None] | None = None) -> LeagueSummary:
+        """Run (or resume) the league to its end. ``on_generation(learner, result)`` is called after
+        each training chunk with what :meth:`train_generation` returned."""
         started = time.perf_counter()
         if "OMP_NUM_THREADS" not in os.environ:
             single_thread_torch()
@@ -469,7 +486,9 @@ class League:
                         if bar is not None and task is not None
                         else None
                     )
-                    self.train_generation(learner, on_steps=advance)
+                    result = self.train_generation(learner, on_steps=advance)
+                    if on_generation is not None:
+                        on_generation(learner.name, result)
                     if bar is not None and task is not None:
                         bar.update(task, completed=self.learner_state(learner)["steps"])
                 self.evaluate()

@@ -67,7 +67,11 @@ def global_rngs_kept() -> Iterator[None]:
 
 class LeagueOpponent(Agent):
     """Plays, in each episode, an opponent chosen at reset by ``choose(rng)``; ``build(name)`` gives
-    the agent of a name (cache it: it is called once per episode). ``history`` lists every choice."""
+    the agent of a name (cache it: it is called once per episode). ``history`` lists every choice.
+
+    The opponent plays the episode with a generator of this episode's own (swapped into the agent
+    around each ``act``), so one agent object can serve several envs at once without their streams
+    mixing."""
 
     name = "league"
 
@@ -78,6 +82,7 @@ class LeagueOpponent(Agent):
         self.current: Agent | None = None
         self.match: Match | None = None
         self.history: list[Match] = []
+        self._episode_rng: np.random.Generator | None = None
 
     @property  # type: ignore[override]
     def view(self) -> str:
@@ -91,12 +96,18 @@ class LeagueOpponent(Agent):
         with global_rngs_kept():  # loading a model draws initial weights: keep the learner's streams
             self.current = self._build(self.match.opponent)
         self.current.reset(seed=int(rng.integers(_SEED_HIGH)))
+        self._episode_rng = self.current.rng
         self.history.append(self.match)
 
     def act(self, observation: Mapping[str, Any]) -> int | str:
-        if self.current is None:
+        current = self.current
+        if current is None:
             raise RuntimeError("LeagueOpponent.act() before reset()")
-        return self.current.act(observation)
+        previous, current.rng = current.rng, self._episode_rng
+        try:
+            return current.act(observation)
+        finally:
+            self._episode_rng, current.rng = current.rng, previous
 
 
 class OutcomeRecorder(gymnasium.Wrapper):
@@ -149,15 +160,16 @@ def check_game(game: Game) -> None:
 
 
 class ChunkLR:
-    """Learning rate ``lr0 * (1 - global progress)`` over a chunk that covers the global fraction
-    ``[start, end]`` of the learner's budget (SB3 calls it with the chunk's progress remaining)."""
+    """A learning rate falling linearly from ``lr0`` to ``lr_final`` over the learner's whole budget,
+    for a chunk that covers the fraction ``[start, end]`` of it (SB3 calls it with the chunk's own
+    progress remaining). With ``lr_final = 0`` it stops at ``lr0 / 1000``, never exactly 0."""
 
-    def __init__(self, lr0: float, start: float, end: float):
-        self.lr0, self.start, self.end = float(lr0), float(start), float(end)
+    def __init__(self, lr0: float, start: float, end: float, lr_final: float = 0.0):
+        self.lr0, self.start, self.end, self.lr_final = float(lr0), float(start), float(end), float(lr_final)
 
     def __call__(self, progress_remaining: float) -> float:
-        done = self.start + (1.0 - progress_remaining) * (self.end - self.start)
-        return self.lr0 * max(1e-3, 1.0 - done)
+        done = min(1.0, self.start + (1.0 - progress_remaining) * (self.end - self.start))
+        return max(self.lr0 * 1e-3, self.lr0 + (self.lr_final - self.lr0) * done)
 
 
 def _env(game: Game, opponent: LeagueOpponent) -> OutcomeRecorder:
@@ -166,12 +178,11 @@ def _env(game: Game, opponent: LeagueOpponent) -> OutcomeRecorder:
     return OutcomeRecorder(SingleAgentEnv(game, opponent=opponent, seat="alternate"), opponent)
 
 
-def _vec(env: OutcomeRecorder) -> Any:
+def _vec(envs: list[OutcomeRecorder]) -> Any:
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import DummyVecEnv
 
-    # a Monitor inside the recorder's reach; SB3 would add one itself otherwise
-    return DummyVecEnv([lambda: Monitor(env)])
+    return DummyVecEnv([lambda env=env: Monitor(env) for env in envs])
 
 
 def _single_thread() -> None:
@@ -202,7 +213,7 @@ def new_model(
     try:
         return cls(
             "MlpPolicy",
-            _vec(_env(game, league_opponent)),
+            _vec([_env(game, league_opponent)]),
             seed=int(seed % 2**32),
             policy_kwargs=dict(policy_kwargs or {}) or None,
             device="cpu",
@@ -230,19 +241,42 @@ class ChunkResult:
     wall_seconds: float = 0.0
 
 
-class _Progress:
-    def __init__(self, on_steps: Callable[[int], None] | None):
+@dataclass(frozen=True)
+class Oracle:
+    """An exact best response to the learner's current policy, played with probability ``weight`` per
+    episode and recomputed every ``refresh_every`` steps (at the start of a rollout)."""
+
+    name: str
+    weight: float = 1.0
+    refresh_every: int = 2048
+    deterministic: bool = False
+
+
+class _Callback:
+    """SB3 callback: step counts for a progress bar, and the oracle's refreshes."""
+
+    def __init__(
+        self, on_steps: Callable[[int], None] | None, refresh: Callable[[Any], None] | None, every: int
+    ):
         from stable_baselines3.common.callbacks import BaseCallback
 
         outer = self
+        self.on_steps = on_steps
+        self.refresh = refresh
+        self.every = every
+        self.last = 0
 
         class Callback(BaseCallback):
+            def _on_rollout_start(self) -> None:
+                if outer.refresh is not None and self.model.num_timesteps - outer.last >= outer.every:
+                    outer.refresh(self.model)
+                    outer.last = self.model.num_timesteps
+
             def _on_step(self) -> bool:
                 if outer.on_steps is not None:
                     outer.on_steps(self.training_env.num_envs)
                 return True
 
-        self.on_steps = on_steps
         self.callback = Callback()
 
 
@@ -256,32 +290,68 @@ def train_chunk(
     choose: Callable[[np.random.Generator], Match],
     build: Callable[[str], Agent],
     learning_rate: ChunkLR | None = None,
+    n_envs: int = 1,
+    oracle: Oracle | None = None,
     on_steps: Callable[[int], None] | None = None,
 ) -> ChunkResult:
-    """Train the model saved at ``checkpoint`` for ``steps`` env steps against opponents drawn by
-    ``choose`` (one per episode); the model, the steps it really trained (SB3 trains whole rollouts)
-    and the outcomes per opponent."""
+    """Train the model saved at ``checkpoint`` for ``steps`` env steps in ``n_envs`` envs against
+    opponents drawn by ``choose`` (one per episode) and, with ``oracle``, an exact best response to
+    the learner itself (:class:`~redqueen.agents.best_response.BestResponseAgent`, for games
+    OpenSpiel can solve). Returns the model, the steps it really trained (SB3 trains whole
+    rollouts) and the outcomes per opponent."""
     check_game(game)
     _single_thread()
     cls = algo_class(algo)
-    opponent = LeagueOpponent(choose, build)
-    env = _env(game, opponent)
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    model = cls.load(checkpoint, env=_vec(env), device="cpu")
+    exploiter: Any = None
+    pick, make = choose, build
+    if oracle is not None:
+        from redqueen.agents.best_response import BestResponseAgent
+
+        def pick(rng: np.random.Generator) -> Match:
+            if rng.random() < oracle.weight:
+                return Match(oracle.name, "oracle")
+            return choose(rng)
+
+        def make(name: str) -> Agent:
+            return exploiter if name == oracle.name else build(name)
+
+    opponents = [LeagueOpponent(pick, make) for _ in range(int(n_envs))]
+    envs = [_env(game, opponent) for opponent in opponents]
+    model = cls.load(checkpoint, env=_vec(envs), device="cpu")
+    refresh = None
+    if oracle is not None:
+        from redqueen.agents.best_response import BestResponseAgent
+        from redqueen.agents.sb3 import SB3Agent
+
+        def refresh(current: Any) -> None:
+            exploiter.update(SB3Agent(current, deterministic=oracle.deterministic))
+
+        exploiter = BestResponseAgent(
+            SB3Agent(model, deterministic=oracle.deterministic), game, name=oracle.name
+        )
     if learning_rate is not None:
         model.learning_rate = learning_rate
         model.lr_schedule = learning_rate
     model.set_random_seed(int(seed % 2**32))
     before = int(model.num_timesteps)
-    progress = _Progress(on_steps)
-    model.learn(total_timesteps=int(steps), reset_num_timesteps=False, callback=progress.callback)
+    callback = _Callback(on_steps, refresh, oracle.refresh_every if oracle is not None else 0)
+    callback.last = before
+    model.learn(total_timesteps=int(steps), reset_num_timesteps=False, callback=callback.callback)
+    outcomes: dict[str, list[int]] = {}
     branches: dict[str, int] = {}
-    for match in opponent.history:
-        branches[match.branch] = branches.get(match.branch, 0) + 1
+    for env in envs:
+        for name, row in env.outcomes.items():
+            total = outcomes.setdefault(name, [0, 0, 0])
+            for i in range(3):
+                total[i] += row[i]
+    for opponent in opponents:
+        for match in opponent.history:
+            branches[match.branch] = branches.get(match.branch, 0) + 1
     return ChunkResult(
         model=model,
         steps=int(model.num_timesteps) - before,
-        outcomes=env.outcomes,
+        outcomes=outcomes,
         branches=branches,
         cpu_seconds=time.process_time() - cpu0,
         wall_seconds=time.perf_counter() - wall0,
