@@ -107,7 +107,12 @@ def run_ppo_league(config: dict[str, Any], out: Path) -> dict[str, Any]:
 
     with League(parse_config(config), out, progress=sys.stdout.isatty()) as league:
         summary = league.run(on_generation=on_generation)
+        initial = [
+            t for t in league.store.training("ppo") if t.generation == 0 and t.metric == "exploitability"
+        ]
     cpu = time.process_time() - cpu0
+    if initial:  # the untrained learner, measured when it joined
+        curve.insert(0, {"steps": 0, "cpu_s": initial[0].seconds or 0.0, "exploitability": initial[0].value})
     first = next((p for p in curve if p["exploitability"] < TARGET), None)
     return {
         "curve": curve,

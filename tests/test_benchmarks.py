@@ -37,3 +37,19 @@ def test_env_throughput_quick_run_writes_json(tmp_path, capsys):
             )
     printed = capsys.readouterr().out
     assert "ratio" in printed and "tictactoe aec steps/s" in printed
+
+
+def test_league_kuhn_quick_run_writes_json_and_plot(tmp_path, capsys):
+    bench = load_benchmark("league_kuhn")
+    out = tmp_path / "league_kuhn.json"
+    data = bench.main(["--quick", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    assert saved["quick"] is True and saved["benchmark"] == "league_kuhn"
+    curve = saved["ppo"]["curve"]
+    assert [p["steps"] for p in curve] == [0, 2048, 4096]
+    assert all(0 <= p["exploitability"] <= 1 for p in curve)
+    assert saved["cfr"]["curve"][-1]["exploitability"] < saved["cfr"]["curve"][0]["exploitability"]
+    assert out.with_suffix(".png").is_file()
+    assert (tmp_path / "league_kuhn" / "report.html").is_file()
+    assert data["ppo"]["games"] == saved["ppo"]["games"] > 0
+    assert "kuhn league: PPO exploitability" in capsys.readouterr().out

@@ -176,11 +176,19 @@ class League:
             policy_kwargs=learner.policy_kwargs,
             hyperparams=self._hyperparams(learner),
         )
+        from redqueen.agents.sb3 import SB3Agent
+
         name = f"{learner.name}@0"
         path = save_model(model, self._checkpoint(learner.name, name))
         spec = {"type": "learner", "algo": type(model).__name__, "role": learner.role}
+        cpu0 = time.process_time()
+        metrics = self.measure(learner, SB3Agent(model, name=name, deterministic=learner.deterministic), 0)
+        seconds = time.process_time() - cpu0
         self.store.add_training(
-            [],
+            [
+                TrainingRecord(learner.name, 0, 0, metric=k, value=v, seconds=seconds)
+                for k, v in metrics.items()
+            ],
             agents=[
                 AgentRecord(learner.name, "learner", spec, role=learner.role),
                 self._snapshot_record(learner, name, path, 0, learner.name),
