@@ -70,34 +70,12 @@ def league_config(steps: int, snapshot_every: int, seed: int, games_per_pair: in
     }
 
 
-def _toml(config: dict[str, Any]) -> str:
-    """The config as TOML (the few value types it uses), so the run can be repeated by the CLI."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, str):
-            return json.dumps(v)
-        if isinstance(v, list):
-            return "[" + ", ".join(value(x) for x in v) + "]"
-        if isinstance(v, dict):
-            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
-        return repr(v)
-
-    lines = [f"{k} = {value(v)}" for k, v in config.items() if not isinstance(v, list)]
-    for table in ("agents", "learners"):
-        for entry in config.get(table, []):
-            lines.append(f"\n[[{table}]]")
-            lines += [f"{k} = {value(v)}" for k, v in entry.items()]
-    return "\n".join(lines) + "\n"
-
-
 def run_ppo_league(config: dict[str, Any], out: Path) -> dict[str, Any]:
-    from redqueen.league.config import parse_config
+    from redqueen.league.config import config_toml, parse_config
     from redqueen.league.manager import League
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "league.toml").write_text(_toml(config))
+    (out / "league.toml").write_text(config_toml(config))
     cpu0 = time.process_time()
     curve: list[dict[str, float]] = []
 

@@ -53,3 +53,19 @@ def test_league_kuhn_quick_run_writes_json_and_plot(tmp_path, capsys):
     assert (tmp_path / "league_kuhn" / "report.html").is_file()
     assert data["ppo"]["games"] == saved["ppo"]["games"] > 0
     assert "kuhn league: PPO exploitability" in capsys.readouterr().out
+
+
+def test_league_tictactoe_quick_run_writes_json_and_plot(tmp_path, capsys):
+    bench = load_benchmark("league_tictactoe")
+    out = tmp_path / "league_tictactoe.json"
+    bench.main(["--quick", "--out", str(out)])
+    saved = json.loads(out.read_text())
+    curve = saved["ppo"]["curve"]
+    assert [p["steps"] for p in curve] == [2048, 4096]
+    check = saved["final_check"]
+    assert check["wins"] + check["draws"] + check["losses"] == 500 and check["wins"] == 0
+    # the exact loss probability and the sampled games tell the same story
+    assert abs(check["exact_loss_probability"] - check["losses"] / 500) < 0.1
+    assert sum(saved["ppo"]["training_games_by_opponent"].values()) > 0
+    assert out.with_suffix(".png").is_file()
+    assert "tictactoe league:" in capsys.readouterr().out

@@ -26,6 +26,7 @@ Everything else is optional:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -390,3 +391,30 @@ def load_config(path: str | os.PathLike[str]) -> LeagueConfig:
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{str(file)!r} is not valid TOML: {err}") from None
     return parse_config(data, base_dir=file.parent)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a TOML basic string
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ConfigError(f"cannot write {value!r} to a TOML league config")
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    raise ConfigError(f"cannot write a {type(value).__name__} to a TOML league config")
+
+
+def config_toml(data: Mapping[str, Any]) -> str:
+    """A league config dict (as :func:`parse_config` takes it) as TOML text that reads back the same,
+    e.g. to save the config of a league built in Python next to its results."""
+    lines = [f"{key} = {_toml_value(v)}" for key, v in data.items() if key not in ("agents", "learners")]
+    for table in ("agents", "learners"):
+        for entry in data.get(table, []):
+            lines.append(f"\n[[{table}]]")
+            lines += [f"{key} = {_toml_value(v)}" for key, v in entry.items()]
+    return "\n".join(lines) + "\n"
