@@ -604,3 +604,17 @@ def test_sample_counts():
     assert counts == expected
     uniform = sample_counts(mm, "L", np.random.default_rng(3), N, method="uniform")
     assert_distribution(uniform, dict.fromkeys(EVERYONE, 1 / len(EVERYONE)))
+
+
+def test_draw_score_one_makes_pfsp_pick_the_opponents_the_learner_still_loses_to():
+    from redqueen.league.matchmaking import Payoff, pfsp_weights
+
+    for draw_score, expected_share in ((0.5, 0.5), (1.0, 1.0)):
+        payoff = Payoff(decay=1.0, draw_score=draw_score)
+        payoff.add_counts("learner", "perfect", wins=0, draws=95, losses=5)  # draws, loses sometimes
+        payoff.add_counts("learner", "snapshot", wins=0, draws=100, losses=0)  # only draws
+        weights = pfsp_weights(payoff.win_rates("learner", ["perfect", "snapshot"]), "hard")
+        assert weights[0] > 0.5 - 1e-9
+        assert weights[0] == pytest.approx(expected_share, abs=0.03)
+    with pytest.raises(ValueError, match="draw_score"):
+        Payoff(draw_score=1.5)

@@ -18,7 +18,9 @@ Everything else is optional:
 * top level: ``name``, ``game_params`` (a table, e.g. ``{rounds = 3}``), ``workers`` (processes or
   Ray CPUs), ``ray_address``, ``invalid`` (invalid-answer policy of league games: ``"forfeit"``,
   ``"retry"``, ``"random"``), ``transcripts`` (keep every move of every league game as JSON lines),
-  ``decay`` (of the payoff table, 0.99), ``pfsp_p`` (2.0);
+  ``decay`` (of the payoff table, 0.99), ``pfsp_p`` (2.0), ``draw_score`` (what a draw counts in
+  the win rates matchmaking reads: 0.5, or 1.0 to focus PFSP on the opponents a learner still loses
+  to, for games whose perfect play draws);
 * ``[[agents]]``: ``params`` (a table merged into the spec); a spec is a string or a table, see
   :mod:`redqueen.league.specs`;
 * ``[[learners]]``: SB3 learners trained inside the league (see :class:`LearnerConfig`).
@@ -126,6 +128,7 @@ class LeagueConfig:
     transcripts: bool = False
     decay: float = 0.99
     pfsp_p: float = 2.0
+    draw_score: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -179,7 +182,7 @@ def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 _TOP = {
     "game", "agents", "learners", "name", "game_params", "runner", "workers", "ray_address",
-    "games_per_pair", "seed", "invalid", "transcripts", "decay", "pfsp_p",
+    "games_per_pair", "seed", "invalid", "transcripts", "decay", "pfsp_p", "draw_score",
 }  # fmt: skip
 _LEARNER = {
     "name", "algo", "role", "matchmaking", "steps", "snapshot_every", "eval_games", "deterministic",
@@ -304,6 +307,9 @@ def parse_config(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | Non
     pfsp_p = _number(data.get("pfsp_p", 2.0), "config.pfsp_p")
     if pfsp_p <= 0:
         raise ConfigError(f"config.pfsp_p must be > 0, got {pfsp_p}")
+    draw_score = _number(data.get("draw_score", 0.5), "config.draw_score")
+    if not 0 <= draw_score <= 1:
+        raise ConfigError(f"config.draw_score must be in [0, 1], got {draw_score}")
 
     raw_agents = data.get("agents", [])
     if not isinstance(raw_agents, list):
@@ -374,6 +380,7 @@ def parse_config(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | Non
         transcripts=transcripts,
         decay=decay,
         pfsp_p=pfsp_p,
+        draw_score=draw_score,
     )
 
 

@@ -305,7 +305,7 @@ class League:
     # ---- training ----------------------------------------------------------------------------------
     def payoff(self) -> Payoff:
         """The payoff table of every league game and training chunk so far, in order."""
-        payoff = Payoff.from_results(self.store.matches(), decay=self.config.decay)
+        payoff = Payoff.from_results(self.store.matches(), self.config.decay, self.config.draw_score)
         for row in self.store.training():
             if row.opponent is not None and row.games:
                 payoff.add_counts(row.learner, row.opponent, row.wins, row.draws, row.losses)

@@ -80,12 +80,21 @@ def pfsp_weights(
 
 
 class Payoff:
-    """Decayed results between players (AlphaStar's payoff table); see the module docstring."""
+    """Decayed results between players (AlphaStar's payoff table); see the module docstring.
 
-    def __init__(self, decay: float = 0.99):
+    ``draw_score`` is what a draw counts in the win rate: 0.5 (AlphaStar's, the default), or 1.0 to
+    rank opponents by how often the learner still *loses* to them. In games where perfect play draws
+    (TicTacToe), a draw-heavy opponent such as a perfect player and a learner's own drawish snapshots
+    all sit at 0.5 otherwise, and PFSP cannot tell the one it loses to from the ones it never does.
+    """
+
+    def __init__(self, decay: float = 0.99, draw_score: float = 0.5):
         if not 0 < decay <= 1:
             raise ValueError(f"decay must be in (0, 1], got {decay}")
+        if not 0 <= draw_score <= 1:
+            raise ValueError(f"draw_score must be in [0, 1], got {draw_score}")
         self.decay = float(decay)
+        self.draw_score = float(draw_score)
         self._counts: dict[tuple[str, str], np.ndarray] = {}  # [wins, draws, losses, games]
 
     def update(self, home: str, away: str, score: float, weight: float = 1.0) -> None:
@@ -114,20 +123,21 @@ class Payoff:
         return 0.0 if counts is None else float(counts[3])
 
     def win_rate(self, home: str, away: str) -> float:
-        """``(wins + draws / 2) / games`` of ``home`` against ``away``; 0.5 when they never played."""
+        """``(wins + draw_score * draws) / games`` of ``home`` against ``away`` (``draw_score`` 0.5 by
+        default); 0.5 when they never played."""
         counts = self._counts.get((home, away))
         if counts is None or counts[3] <= 0:
             return 0.5
-        return float((counts[0] + 0.5 * counts[1]) / counts[3])
+        return float((counts[0] + self.draw_score * counts[1]) / counts[3])
 
     def win_rates(self, home: str, opponents: Iterable[str]) -> np.ndarray:
         return np.array([self.win_rate(home, o) for o in opponents], dtype=np.float64)
 
     @classmethod
-    def from_results(cls, results: Iterable[object], decay: float = 0.99) -> Payoff:
+    def from_results(cls, results: Iterable[object], decay: float = 0.99, draw_score: float = 0.5) -> Payoff:
         """A payoff table from two-player records (objects with ``seats`` and ``returns``, such as the
         store's matches), in order; the higher return wins, equal returns draw."""
-        payoff = cls(decay)
+        payoff = cls(decay, draw_score)
         for record in results:
             seats, returns = record.seats, record.returns  # type: ignore[attr-defined]
             if len(seats) != 2 or seats[0] == seats[1]:
