@@ -42,7 +42,14 @@ MIN_DRAW_RATE = 0.95
 
 
 def league_config(
-    steps: int, snapshot_every: int, seed: int, games_per_pair: int, p: float
+    steps: int,
+    snapshot_every: int,
+    seed: int,
+    games_per_pair: int,
+    p: float,
+    *,
+    stochastic_snapshots: bool = True,
+    opponents: str = "all",
 ) -> dict[str, Any]:
     return {
         "name": "tictactoe-league",
@@ -58,7 +65,9 @@ def league_config(
                 "matchmaking": "pfsp",
                 "steps": steps,
                 "snapshot_every": snapshot_every,
-                "deterministic": True,
+                "deterministic": not stochastic_snapshots,
+                "eval_deterministic": True,
+                "opponents": [opponents],
                 "n_envs": 8,
                 "policy_kwargs": {"net_arch": [128, 128]},
                 "hyperparams": {
@@ -188,6 +197,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--games-per-pair", type=int, default=20)
     parser.add_argument("--pfsp-p", type=float, default=2.0, help="PFSP exponent of f_hard (default 2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--snapshots",
+        choices=("stochastic", "deterministic"),
+        default="stochastic",
+        help="how snapshots play as league members (metrics always use the most likely move)",
+    )
+    parser.add_argument(
+        "--opponents", choices=("all", "fixed"), default="all", help="whom the learner's PFSP draws from"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny budget")
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "league_tictactoe.json")
     parser.add_argument("--run-dir", type=Path, default=None, help="league folder (default: next to --out)")
@@ -197,7 +215,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     run_dir = args.run_dir or args.out.with_suffix("")
     shutil.rmtree(run_dir, ignore_errors=True)
 
-    config = league_config(args.steps, args.snapshot_every, args.seed, args.games_per_pair, args.pfsp_p)
+    config = league_config(
+        args.steps,
+        args.snapshot_every,
+        args.seed,
+        args.games_per_pair,
+        args.pfsp_p,
+        stochastic_snapshots=args.snapshots == "stochastic",
+        opponents=args.opponents,
+    )
     ppo = run_ppo_league(config, run_dir)
     check = final_check(run_dir, ppo["final"]["snapshot"], seed=args.seed + 1_000_003)
     first = ppo["first_target"]

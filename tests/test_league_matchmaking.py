@@ -618,3 +618,22 @@ def test_draw_score_one_makes_pfsp_pick_the_opponents_the_learner_still_loses_to
         assert weights[0] == pytest.approx(expected_share, abs=0.03)
     with pytest.raises(ValueError, match="draw_score"):
         Payoff(draw_score=1.5)
+
+
+def test_a_learners_pool_limits_whom_pfsp_and_uniform_draw():
+    import numpy as np
+
+    from redqueen.league.matchmaking import LearnerInfo, Matchmaker, Payoff, sample_counts
+
+    payoff = Payoff()
+    for pool, expected in [
+        (("all",), {"rand", "mm", "p@0", "p@10"}),
+        (("fixed",), {"rand", "mm"}),
+        (("snapshots",), {"p@0", "p@10"}),
+        (("mm", "p@10"), {"mm", "p@10"}),
+    ]:
+        maker = Matchmaker([LearnerInfo("p", "main", ["p@0", "p@10"], pool)], ["rand", "mm"], payoff)
+        assert set(maker.historical("p")) == expected
+        for method in ("uniform", "pfsp"):
+            drawn = sample_counts(maker, "p", np.random.default_rng(0), 400, method)
+            assert set(drawn) == expected

@@ -334,6 +334,10 @@ _AGENTS = '[[agents]]\nname = "a"\nspec = "random"\n[[agents]]\nname = "b"\nspec
         ('game = "tictactoe"\n[[agents]]\nname = "a"\nspec = "human"\n', "human cannot play"),
         ("game = ", "not valid TOML"),
         (
+            'game = "tictactoe"\n' + _AGENTS + '[[learners]]\nname = "p"\nopponents = ["zz"]\n',
+            "neither agents",
+        ),
+        (
             'game = "kuhn_poker"\ngame_params = {rounds = 3}\n'
             + _AGENTS
             + '[[learners]]\nname = "p"\noracle = {}\n',

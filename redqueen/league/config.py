@@ -70,6 +70,9 @@ class LearnerConfig:
     * ``steps``: the step budget; ``snapshot_every``: steps between snapshots (each snapshot joins the
       league and plays ``eval_games`` (default ``games_per_pair``) games against every other member);
     * ``deterministic``: its snapshots play the most likely move (default False: they sample);
+      ``eval_deterministic``: the policy its metrics measure (default: as ``deterministic``);
+    * ``opponents``: whom its PFSP and uniform draws pick from: member names and the groups
+      ``"fixed"``, ``"snapshots"``, ``"all"`` (default ``["all"]``);
     * ``policy_kwargs``, ``hyperparams``: passed to the SB3 algorithm (e.g. ``{n_steps = 512,
       ent_coef = 0.01}``); ``n_envs``: environments stepped together (default 1);
       ``lr_schedule``: ``"constant"`` or ``"linear"`` (from ``hyperparams.learning_rate`` to
@@ -93,6 +96,8 @@ class LearnerConfig:
     snapshot_every: int = 2_048
     eval_games: int | None = None
     deterministic: bool = False
+    eval_deterministic: bool = False
+    opponents: tuple[str, ...] = ("all",)
     policy_kwargs: dict[str, Any] = field(default_factory=dict)
     hyperparams: dict[str, Any] = field(default_factory=dict)
     n_envs: int = 1
@@ -186,6 +191,7 @@ _TOP = {
 }  # fmt: skip
 _LEARNER = {
     "name", "algo", "role", "matchmaking", "steps", "snapshot_every", "eval_games", "deterministic",
+    "eval_deterministic", "opponents",
     "policy_kwargs", "hyperparams", "n_envs", "lr_schedule", "lr_final", "oracle", "metrics", "target",
 }  # fmt: skip
 _TARGET = {"exploitability", "vs", "games", "max_losses", "min_draw_rate", "min_score"}
@@ -249,6 +255,18 @@ def _learner(data: Any, where: str) -> LearnerConfig:
     deterministic = data.get("deterministic", False)
     if not isinstance(deterministic, bool):
         raise ConfigError(f"{where}.deterministic must be true or false, got {deterministic!r}")
+    eval_deterministic = data.get("eval_deterministic", deterministic)
+    if not isinstance(eval_deterministic, bool):
+        raise ConfigError(f"{where}.eval_deterministic must be true or false, got {eval_deterministic!r}")
+    opponents = data.get("opponents", ["all"])
+    if isinstance(opponents, str):
+        opponents = [opponents]
+    if (
+        not isinstance(opponents, list | tuple)
+        or not opponents
+        or not all(isinstance(o, str) for o in opponents)
+    ):
+        raise ConfigError(f"{where}.opponents must be a non-empty list of names or groups, got {opponents!r}")
     return LearnerConfig(
         name=name,
         algo=algo,
@@ -258,6 +276,8 @@ def _learner(data: Any, where: str) -> LearnerConfig:
         snapshot_every=snapshot_every,
         eval_games=eval_games,
         deterministic=deterministic,
+        eval_deterministic=eval_deterministic,
+        opponents=tuple(opponents),
         policy_kwargs=_table(data.get("policy_kwargs"), f"{where}.policy_kwargs"),
         hyperparams=_table(data.get("hyperparams"), f"{where}.hyperparams"),
         n_envs=n_envs,
@@ -351,6 +371,13 @@ def parse_config(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | Non
             raise ConfigError(
                 f"learner {learner.name!r}: 'oracle' and the 'exploitability' metric need a game OpenSpiel "
                 f"can solve; {game!r} with {game_params or 'default parameters'} has no OpenSpiel counterpart"
+            )
+        groups = {"all", "fixed", "snapshots"}
+        unknown = [o for o in learner.opponents if o not in groups and o not in [a.name for a in agents]]
+        if unknown:
+            raise ConfigError(
+                f"learner {learner.name!r}: opponents {unknown} are neither agents of the league nor one of "
+                f"{sorted(groups)}"
             )
         vs = learner.target.get("vs")
         targets = [vs] if vs else []

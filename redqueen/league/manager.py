@@ -182,7 +182,9 @@ class League:
         path = save_model(model, self._checkpoint(learner.name, name))
         spec = {"type": "learner", "algo": type(model).__name__, "role": learner.role}
         cpu0 = time.process_time()
-        metrics = self.measure(learner, SB3Agent(model, name=name, deterministic=learner.deterministic), 0)
+        metrics = self.measure(
+            learner, SB3Agent(model, name=name, deterministic=learner.eval_deterministic), 0
+        )
         seconds = time.process_time() - cpu0
         self.store.add_training(
             [
@@ -316,7 +318,7 @@ class League:
         infos = []
         for learner in self.config.learners:
             snapshots = [a.name for a in agents if a.kind == "snapshot" and a.parent == learner.name]
-            infos.append(LearnerInfo(learner.name, learner.role, snapshots))  # type: ignore[arg-type]
+            infos.append(LearnerInfo(learner.name, learner.role, snapshots, learner.opponents))  # type: ignore[arg-type]
         fixed = [a.name for a in agents if a.kind not in ("snapshot", "learner")]
         return Matchmaker(infos, fixed, self.payoff(), p=self.config.pfsp_p)
 
@@ -372,7 +374,7 @@ class League:
         name = f"{learner.name}@{total}"
         path = save_model(chunk.model, self._checkpoint(learner.name, name))
         cpu0 = time.process_time()
-        snapshot_agent = SB3Agent(chunk.model, name=name, deterministic=learner.deterministic)
+        snapshot_agent = SB3Agent(chunk.model, name=name, deterministic=learner.eval_deterministic)
         metrics = self.measure(learner, snapshot_agent, generation)
         reached = _target_reached(learner.target, metrics)
         reset = matchmaker.resets_after_snapshot(

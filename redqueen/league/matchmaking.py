@@ -164,6 +164,9 @@ class LearnerInfo:
     name: str
     role: Role = "main"
     snapshots: list[str] = field(default_factory=list)
+    pool: tuple[str, ...] = ("all",)
+    """Who its PFSP and uniform draws pick from: member names and the groups ``"fixed"`` (agents
+    that are not snapshots), ``"snapshots"`` (every learner's) and ``"all"``."""
 
     @property
     def current(self) -> str | None:
@@ -212,11 +215,14 @@ class Matchmaker:
         return 0.5
 
     def historical(self, learner: str) -> list[str]:
-        """Every frozen player a learner may meet: fixed agents and all snapshots (its own included)."""
-        players = list(self.fixed)
-        for info in self.learners.values():
-            players.extend(info.snapshots)
-        return players
+        """Every frozen player a learner may meet: fixed agents and all snapshots (its own included),
+        within its ``pool``."""
+        pool = set(self.learners[learner].pool)
+        snapshots = [s for info in self.learners.values() for s in info.snapshots]
+        if "all" in pool:
+            return [*self.fixed, *snapshots]
+        fixed = [f for f in self.fixed if "fixed" in pool or f in pool]
+        return fixed + [s for s in snapshots if "snapshots" in pool or s in pool]
 
     def mains(self) -> list[LearnerInfo]:
         return [info for info in self.learners.values() if info.role == "main" and info.current is not None]
