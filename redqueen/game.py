@@ -141,7 +141,13 @@ def _extract(text: str) -> tuple[str, bool]:
     """(answer, marked): the final answer of a reply and whether a ``\\boxed{}``/``[...]`` marked it."""
     if not isinstance(text, str):
         raise IllegalAction(f"expected a text answer, got {type(text).__name__} {text!r:.80}.")
-    if text[:1] == "[" and text[-1:] == "]" and text.count("[") == 1 and "]" not in text[:-1]:
+    if (
+        text[:1] == "["
+        and text[-1:] == "]"
+        and text.count("[") == 1
+        and "]" not in text[:-1]
+        and "\\boxed" not in text  # a box inside the brackets wins: "[\\boxed{}]" answers ""
+    ):
         answer, marked = text[1:-1], True  # the common, well-formed answer "[bet]": no search needed
     else:
         answer = _last_boxed(text) if "\\boxed" in text else None

@@ -435,3 +435,11 @@ def test_move_table_shortcut_agrees_with_the_general_parser(name):
             for move in state.legal_actions_text(p):
                 assert move in table
             state.apply_action(state.legal_actions()[seed % len(state.legal_actions())])
+
+
+def test_a_box_inside_brackets_is_the_answer():
+    from redqueen.game import _extract
+
+    # found by the property test above: the "[...]" fast path once skipped the box inside
+    assert _extract("[\\boxed{}]") == ("", True)
+    assert _extract("[\\boxed{bet}]") == ("bet", True)
