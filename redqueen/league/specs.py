@@ -27,8 +27,6 @@ from typing import Any
 from redqueen.agents import AGENT_NAMES, Agent, make_agent
 from redqueen.game import Game, RedqueenError
 
-SpecType = str
-
 
 class SpecError(RedqueenError, ValueError):
     """An agent spec that cannot be read or built."""

@@ -12,8 +12,9 @@ The pieces, usable on their own:
   checkpoint. A chunk loads the checkpoint, seeds everything from ``seed`` and trains, so the
   same checkpoint and seed give the same weights, whether the league ran without a break or was
   killed and resumed;
-* :func:`train_league` (the whole loop) lives in :mod:`redqueen.league.manager`; the trainer here
-  knows nothing about the store.
+* :class:`Oracle`: an exact best response to the learner's live policy as one of its opponents;
+* the whole loop (store, snapshots, matchmaking, metrics) is :class:`redqueen.league.manager.League`;
+  the trainer here knows nothing about the store.
 
 Any two-player game with discrete actions works (the tensor view and the action mask come from the
 game). Torch runs with one thread unless ``OMP_NUM_THREADS`` says otherwise.
@@ -306,7 +307,6 @@ def train_chunk(
     exploiter: Any = None
     pick, make = choose, build
     if oracle is not None:
-        from redqueen.agents.best_response import BestResponseAgent
 
         def pick(rng: np.random.Generator) -> Match:
             if rng.random() < oracle.weight:
