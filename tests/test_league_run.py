@@ -438,3 +438,47 @@ def test_invalid_text_answers_are_counted_and_transcripts_kept(tmp_path, monkeyp
     bad = [t for t in turns if t["agent"] == "mumbler"]
     assert bad and all(t["invalid"] for t in bad) and bad[0]["reply"] == "hmm, let me think about it"
     assert bad[-1]["outcome"] == "forfeit" and "Legal moves" in bad[-1]["reason"]
+
+
+THREAD_PROBE = textwrap.dedent(
+    """
+    import os
+    from pathlib import Path
+
+    import torch
+
+    from redqueen.agents import RandomAgent
+
+
+    def probe(**kwargs):
+        # records how many threads torch has in the process that builds the agent
+        folder = Path(os.environ["REDQUEEN_TEST_PROBE"])
+        (folder / f"{os.getpid()}.txt").write_text(str(torch.get_num_threads()))
+        return RandomAgent()
+    """
+)
+
+
+def test_worker_processes_run_torch_with_one_thread(tmp_path, monkeypatch):
+    from redqueen.league.runners import MatchJob, ProcessRunner
+
+    _write(tmp_path, "thread_probe.py", THREAD_PROBE)
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers start with the parent's sys.path
+    monkeypatch.setenv("REDQUEEN_TEST_PROBE", str(probes))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the workers must not rely on the caller's
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    spec = {"type": "python", "factory": "thread_probe:probe"}
+    jobs = [
+        MatchJob(f"probe/{k}", "tictactoe", (("a", spec), ("b", {"type": "random"})), n_games=2, seed=k)
+        for k in range(4)
+    ]
+    runner = ProcessRunner(workers=2)
+    try:
+        results = list(runner.run(jobs))
+    finally:
+        runner.close()
+    assert len(results) == 4 and all(len(r.records) == 2 for r in results)
+    counts = [p.read_text() for p in probes.iterdir()]
+    assert counts and set(counts) == {"1"}
