@@ -637,3 +637,19 @@ def test_a_learners_pool_limits_whom_pfsp_and_uniform_draw():
         for method in ("uniform", "pfsp"):
             drawn = sample_counts(maker, "p", np.random.default_rng(0), 400, method)
             assert set(drawn) == expected
+
+
+def test_every_lookup_of_an_unknown_learner_names_it():
+    import numpy as np
+
+    from redqueen.league.matchmaking import LearnerInfo, Matchmaker, Payoff
+
+    maker = Matchmaker([LearnerInfo("p", "main", ["p@0"])], ["rand"], Payoff())
+    for call in (
+        lambda: maker.rate("q", "rand"),
+        lambda: maker.historical("q"),
+        lambda: maker.resets_after_snapshot("q", np.random.default_rng(0)),
+        lambda: maker.get_match("q", np.random.default_rng(0)),
+    ):
+        with pytest.raises(ValueError, match="unknown learner 'q'"):
+            call()

@@ -206,10 +206,18 @@ class Matchmaker:
                 raise ValueError(f"learner {learner.name!r}: unknown role {learner.role!r}; use {ROLES}")
 
     # ---- helpers ---------------------------------------------------------------------------------
+    def learner(self, name: str) -> LearnerInfo:
+        try:
+            return self.learners[name]
+        except KeyError:
+            raise ValueError(
+                f"unknown learner {name!r}; learners: {', '.join(self.learners) or 'none'}"
+            ) from None
+
     def rate(self, learner: str, opponent: str) -> float:
         if self.payoff.games(learner, opponent) > 0:
             return self.payoff.win_rate(learner, opponent)
-        current = self.learners[learner].current
+        current = self.learner(learner).current
         if current is not None and current != opponent:
             return self.payoff.win_rate(current, opponent)
         return 0.5
@@ -217,7 +225,7 @@ class Matchmaker:
     def historical(self, learner: str) -> list[str]:
         """Every frozen player a learner may meet: fixed agents and all snapshots (its own included),
         within its ``pool``."""
-        pool = set(self.learners[learner].pool)
+        pool = set(self.learner(learner).pool)
         snapshots = [s for info in self.learners.values() for s in info.snapshots]
         if "all" in pool:
             return [*self.fixed, *snapshots]
@@ -244,7 +252,7 @@ class Matchmaker:
     def resets_after_snapshot(self, learner: str, rng: np.random.Generator) -> bool:
         """Whether the learner goes back to its initial weights after a snapshot: always for main
         exploiters, with probability 0.25 for league exploiters, never for main agents."""
-        role = self.learners[learner].role
+        role = self.learner(learner).role
         if role == "main_exploiter":
             return True
         if role == "league_exploiter":
@@ -256,8 +264,7 @@ class Matchmaker:
         """The next opponent of ``learner``. ``method``: ``"role"`` (AlphaStar's rules for its role),
         ``"uniform"``, ``"pfsp"`` (hard), ``"pfsp_var"`` over every frozen player, or
         ``"self_play"`` (its own latest snapshot)."""
-        if learner not in self.learners:
-            raise ValueError(f"unknown learner {learner!r}; learners: {', '.join(self.learners)}")
+        self.learner(learner)  # a clear error for an unknown name
         everyone = self.historical(learner)
         if not everyone:
             raise ValueError(f"learner {learner!r} has nobody to play: the league has no frozen player yet")
@@ -268,13 +275,13 @@ class Matchmaker:
         if method == "pfsp_var":
             return Match(self._pfsp(learner, everyone, rng, "var", self.p), "pfsp_var")
         if method == "self_play":
-            current = self.learners[learner].current
+            current = self.learner(learner).current
             if current is None:
                 raise ValueError(f"learner {learner!r} has no snapshot to play itself with")
             return Match(current, "self_play")
         if method != "role":
             raise ValueError(f"unknown matchmaking {method!r}; use one of {', '.join(MATCHMAKING)}")
-        role = self.learners[learner].role
+        role = self.learner(learner).role
         if role == "main":
             return self._main(learner, everyone, rng)
         if role == "main_exploiter":
