@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from redqueen.agents.base import Agent, RandomAgent
+from redqueen.agents.base import Agent, AgentError, RandomAgent
 from redqueen.game import Game
 
 _LAZY = {
@@ -19,9 +19,10 @@ _LAZY = {
     "SB3Agent": "redqueen.agents.sb3",
     "HumanAgent": "redqueen.agents.human",
     "BestResponseAgent": "redqueen.agents.best_response",
+    "LLMAgent": "redqueen.agents.llm",
 }
 
-__all__ = ["AGENT_NAMES", "Agent", "RandomAgent", "agent_games", "make_agent", *_LAZY]
+__all__ = ["AGENT_NAMES", "Agent", "AgentError", "RandomAgent", "agent_games", "make_agent", *_LAZY]
 
 # short name -> {game id or "*": (class name, kwargs)}
 _BY_NAME: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {

@@ -8,9 +8,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from redqueen.game import make_rng
+from redqueen.game import RedqueenError, make_rng
 
 View = Literal["tensor", "text"]
+
+
+class AgentError(RedqueenError, RuntimeError):
+    """An agent could not give an answer at all (its model server is down, timed out after every
+    retry, or refused the request). Not an invalid answer: a game it happens in is not played."""
 
 
 class Agent(abc.ABC):

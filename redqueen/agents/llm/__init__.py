@@ -1,0 +1,167 @@
+"""Language models as redqueen players.
+
+``LLMAgent(backend, template=PromptTemplate())`` is a text-view :class:`~redqueen.agents.Agent`: it
+turns each observation into a prompt (:mod:`redqueen.agents.llm.prompts`), asks its backend
+(:mod:`redqueen.agents.llm.backends`) for a reply and returns the reply as it is. The match runner,
+the text env and the league read the move out of it (the last ``\\boxed{}`` or ``[...]``, then the
+game's ``parse_action``) and apply their invalid-answer policy. Every prompt and raw reply of the
+current game is in :attr:`LLMAgent.turns`; the backend's ``stats`` count requests, retries, tokens
+and seconds.
+
+:meth:`LLMAgent.action_probabilities` samples ``samples`` replies to the same prompt and returns how
+often each legal move was chosen, so ``redqueen.evaluation.exploitability(agent, "kuhn_poker")``
+scores a language model's poker strategy exactly (up to the sampling error).
+
+In a league config, ``spec = "llm:openai:MODEL@URL"`` or a table ``{type = "llm", backend = "openai",
+model = ..., base_url = ..., mode = "chat"}`` makes one (see :func:`from_spec`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from redqueen.agents.base import Agent, AgentError
+from redqueen.agents.llm.backends import BackendStats, Generation, OpenAIBackend
+from redqueen.agents.llm.prompts import PromptTemplate
+from redqueen.game import extract_answer, normalize_move
+
+__all__ = [
+    "AgentError",
+    "BackendStats",
+    "Generation",
+    "LLMAgent",
+    "OpenAIBackend",
+    "PromptTemplate",
+    "from_spec",
+    "parse_llm_spec",
+]
+
+_SEED_HIGH = 2**31 - 1
+
+
+class LLMAgent(Agent):
+    """A language model playing through the text view (see the module docstring).
+
+    Args:
+        backend: an :class:`OpenAIBackend` or any object with ``mode`` and ``generate``.
+        template: how observations become prompts (default: SPIRAL-style, ``\\boxed{}`` answers).
+        samples: replies sampled per information state by :meth:`action_probabilities`.
+    """
+
+    name = "llm"
+    view = "text"
+
+    def __init__(
+        self,
+        backend: Any,
+        template: PromptTemplate | None = None,
+        name: str | None = None,
+        seed: int | None = None,
+        samples: int = 16,
+    ):
+        super().__init__(name, seed)
+        if getattr(backend, "mode", None) not in ("chat", "completion") or not callable(
+            getattr(backend, "generate", None)
+        ):
+            raise TypeError(f"backend must have mode 'chat' or 'completion' and generate(); got {backend!r}")
+        if samples < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}")
+        self.backend = backend
+        self.template = template or PromptTemplate()
+        self.samples = int(samples)
+        self.turns: list[dict[str, Any]] = []
+
+    @property
+    def stats(self) -> BackendStats | None:
+        return getattr(self.backend, "stats", None)
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self.turns = []
+
+    def prompt(self, observation: Mapping[str, Any]) -> str | list[dict[str, str]]:
+        history = [(t["user"], t["reply"]) for t in self.turns]
+        if self.backend.mode == "chat":
+            return self.template.messages(observation, history)
+        return self.template.completion(observation, history)
+
+    def act(self, observation: Mapping[str, Any]) -> str:
+        prompt = self.prompt(observation)
+        reply = self.backend.generate(prompt, n=1, seed=int(self.rng.integers(_SEED_HIGH)))[0]
+        self.turns.append(
+            {
+                "user": self.template.user_text(observation),
+                "prompt": prompt,
+                "reply": reply.text,
+                "finish_reason": reply.finish_reason,
+            }
+        )
+        return reply.text
+
+    def action_probabilities(self, observation: Mapping[str, Any]) -> dict[str, float]:
+        """How often each legal move is the answer among ``samples`` sampled replies, keyed by the
+        legal move's text. Replies naming no legal move are left out; if none names one, the
+        distribution is uniform (and :attr:`unparsed_states` counts it)."""
+        moves = list(observation["legal_moves"])
+        wanted = {normalize_move(m.strip("[]")): m for m in moves}
+        counts = dict.fromkeys(moves, 0)
+        replies = self.backend.generate(
+            self.prompt(observation), n=self.samples, seed=int(self.rng.integers(_SEED_HIGH))
+        )
+        for reply in replies:
+            move = wanted.get(normalize_move(extract_answer(reply.text)))
+            if move is not None:
+                counts[move] += 1
+        total = sum(counts.values())
+        if total == 0:
+            self.unparsed_states = getattr(self, "unparsed_states", 0) + 1
+            return {m: 1.0 / len(moves) for m in moves}
+        return {m: c / total for m, c in counts.items() if c}
+
+    def __repr__(self) -> str:
+        return f"LLMAgent(name={self.name!r}, backend={self.backend!r})"
+
+
+def parse_llm_spec(text: str) -> dict[str, Any]:
+    """``"openai:MODEL@URL"`` (or ``"openai:MODEL"``, ``"MODEL@URL"``) as a spec dict."""
+    backend, sep, rest = text.partition(":")
+    if not sep or backend not in ("openai",):
+        backend, rest = "openai", text
+    model, _, url = rest.partition("@")
+    if not model:
+        raise ValueError(f"LLM spec {text!r} names no model; use 'openai:MODEL@http://host:port/v1'")
+    spec: dict[str, Any] = {"backend": backend, "model": model}
+    if url:
+        spec["base_url"] = url
+    return spec
+
+
+_BACKEND_KEYS = {
+    "model", "base_url", "api_key", "mode", "max_tokens", "temperature", "top_p", "stop", "timeout",
+    "max_retries", "backoff", "max_backoff",
+}  # fmt: skip
+
+
+def from_spec(
+    params: Mapping[str, Any], *, game: Any = None, seed: int | None = None, name: str = "llm"
+) -> LLMAgent:
+    """An :class:`LLMAgent` from a league spec's parameters: ``backend`` (``"openai"``), the backend's
+    settings (``model``, ``base_url``, ``mode``, ``max_tokens``, ``temperature``...), ``samples``, and
+    the template's ``system``/``user`` texts. A ``model`` of the form ``"openai:MODEL@URL"`` is read
+    by :func:`parse_llm_spec`."""
+    params = dict(params)
+    if "model" in params and ("@" in str(params["model"]) or str(params["model"]).startswith("openai:")):
+        params = {**params, **parse_llm_spec(str(params.pop("model")))}
+    backend_name = params.pop("backend", "openai")
+    if backend_name != "openai":
+        raise ValueError(f"unknown LLM backend {backend_name!r}; this version has 'openai'")
+    template_keys = {k: params.pop(k) for k in ("system", "user", "completion_suffix") if k in params}
+    if "history" in params:
+        template_keys["history"] = bool(params.pop("history"))
+    samples = int(params.pop("samples", 16))
+    unknown = sorted(set(params) - _BACKEND_KEYS)
+    if unknown:
+        raise ValueError(f"unknown LLM settings {unknown}; known: {sorted(_BACKEND_KEYS | {'samples'})}")
+    backend = OpenAIBackend(**params)
+    return LLMAgent(backend, PromptTemplate(**template_keys), name=name, seed=seed, samples=samples)
