@@ -8,6 +8,9 @@ Subcommands:
 * ``redqueen list``: the games and the short agent names;
 * ``redqueen play GAME AGENT AGENT [--games N] [--seed S] [--swap] [--invalid MODE] [--json PATH]``:
   a match between agents given by short name (``human`` lets you play in the terminal);
+* ``redqueen match GAME SPEC SPEC [--games N] [--transcript PATH]``: a match between agents given by
+  spec (``sb3:PATH``, ``llm:openai:MODEL@URL``, ``package.module:factory``, short names, ``human``),
+  with a results table (95% intervals), token usage of LLM agents, and the transcript as JSON lines;
 * ``redqueen league run CONFIG.toml --out DIR [--runner R] [--workers N]``: run (or resume) a league
   into ``DIR/league.sqlite`` (see :mod:`redqueen.league.config`);
 * ``redqueen league status DB``: members, games, ratings and learners of a league;
@@ -242,6 +245,82 @@ def run_play(args: argparse.Namespace, console: Any = None) -> dict[str, Any]:
     return result.to_dict()
 
 
+# ---- match -----------------------------------------------------------------------------------------
+
+
+def _match_agent(spec: str, game: Any, index: int, seed: int) -> Any:
+    """An agent from a command-line spec: a short name, ``sb3:PATH``, ``llm:openai:MODEL@URL``,
+    ``package.module:factory`` or ``human``."""
+    from redqueen.league.specs import build_agent, normalize_spec
+
+    if spec == "human":
+        return _human(game.id)
+    name = spec if len(spec) <= 40 else f"{spec[:37]}..."
+    return build_agent(normalize_spec(spec), game, name=name, seed=seed + index)
+
+
+def run_match(args: argparse.Namespace, console: Any) -> dict[str, Any]:
+    """A match between agents given by spec, with a results table (95% intervals) and transcripts."""
+    from rich.table import Table
+
+    from redqueen.match import play
+    from redqueen.registry import make_game
+
+    game = make_game(args.game, **dict(args.param))
+    seed = args.seed if args.seed is not None else int(time.time_ns() % 2**31)
+    agents = [_match_agent(spec, game, i, seed) for i, spec in enumerate(args.agents)]
+    human = "human" in args.agents
+    started = time.perf_counter()
+    result = play(
+        game,
+        agents,
+        n_games=args.games,
+        seed=seed,
+        invalid=args.invalid or (HUMAN_POLICY if human else "forfeit"),
+        swap_seats=not args.no_swap,
+        progress=not args.quiet and not human,
+        transcript=args.transcript is not None,
+    )
+    seconds = time.perf_counter() - started
+    table = Table(
+        title=f"{game.id}: {result.n_games} games, seed {seed}" + ("" if args.no_swap else ", seats swapped")
+    )
+    for column in ("agent", "mean return (95% CI)", "W", "D", "L", "win rate", "invalid"):
+        table.add_column(column, justify="left" if column == "agent" else "right")
+    for i, name in enumerate(result.agent_names):
+        table.add_row(
+            name,
+            f"{result.mean_returns[i]:+.3f} ± {_half_width(result.returns[:, i]):.3f}",
+            str(result.wins[i]),
+            str(result.draws[i]),
+            str(result.losses[i]),
+            f"{result.wins[i] / result.n_games:.3f}",
+            str(result.invalid_answers[i]),
+        )
+    console.print(table)
+    data = result.to_dict()
+    data["seconds"] = seconds
+    usage = {}
+    for name, agent in zip(result.agent_names, agents, strict=True):
+        stats = getattr(agent, "stats", None)
+        if stats is not None and hasattr(stats, "to_dict"):
+            usage[name] = stats.to_dict()
+            console.print(
+                f"{name}: {stats.requests} requests, {stats.completion_tokens} completion tokens, "
+                f"{usage[name]['mean_latency_s']:.2f} s a request, {stats.retries} retries",
+                markup=False,
+            )
+    data["usage"] = usage
+    console.print(f"{result.n_games / seconds * 60:.1f} games/minute", markup=False)
+    if args.transcript is not None:
+        from redqueen.league.runners import write_transcripts
+
+        keys = [f"game {k}" for k in range(result.n_games)]
+        write_transcripts(args.transcript, result.transcripts or [], keys)
+        console.print(f"transcript written to {args.transcript}", markup=False)
+    return data
+
+
 # ---- league ----------------------------------------------------------------------------------------
 
 
@@ -404,6 +483,32 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--progress", action="store_true", help="show a progress bar")
     match.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")
 
+    versus = sub.add_parser("match", help="a match between agents given by spec (models, LLMs, scripts)")
+    versus.add_argument("game", help="game id, e.g. kuhn_poker or tictactoe")
+    versus.add_argument(
+        "agents",
+        nargs="+",
+        metavar="AGENT",
+        help="one spec per seat: random, minimax, nash, cfr, sb3:PATH, llm:openai:MODEL@URL, "
+        "package.module:factory, human",
+    )
+    versus.add_argument("--games", type=_positive_int, default=10, help="number of games (default 10)")
+    versus.add_argument("--seed", type=_seed, default=None, help="match seed (default: random, reported)")
+    versus.add_argument("--no-swap", action="store_true", help="keep the seats (default: rotate every game)")
+    versus.add_argument("--invalid", choices=INVALID_MODES, default=None, help="invalid-answer policy")
+    versus.add_argument(
+        "-p",
+        "--param",
+        type=_parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="game parameter",
+    )
+    versus.add_argument("--transcript", type=Path, metavar="PATH", help="write every move as JSON lines")
+    versus.add_argument("--quiet", action="store_true", help="no progress bar")
+    versus.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")
+
     league = sub.add_parser("league", help="run, inspect and report leagues")
     league_sub = league.add_subparsers(dest="league_command", required=True, metavar="LEAGUE_COMMAND")
     run = league_sub.add_parser("run", help="run (or resume) a league from a TOML config")
@@ -491,6 +596,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.plot is not None:
                 plot_demo(data, args.plot)
                 console.print(f"plot written to {args.plot}")
+        elif args.command == "match":
+            data = run_match(args, console)
         elif args.command == "league":
             handler = {"run": run_league_command, "status": run_league_status, "report": run_league_report}
             data = handler[args.league_command](args, console)

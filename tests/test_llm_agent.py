@@ -264,3 +264,22 @@ def test_specs():
         from_spec({"model": "m", "temprature": 1})
     with pytest.raises(ValueError, match="no model"):
         parse_llm_spec("openai:@http://h")
+
+
+def test_match_command_with_an_llm_spec_writes_the_transcript(server, tmp_path, capsys):
+    from redqueen.cli import main
+
+    transcript = tmp_path / "t.jsonl"
+    out = tmp_path / "r.json"
+    options = ["--games", "4", "--seed", "2", "--quiet", "--transcript", str(transcript), "--json", str(out)]
+    rc = main(["match", "tictactoe", f"llm:openai:fake@{server.url}", "random", *options])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "mean return (95% CI)" in printed and "completion tokens" in printed
+    lines = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert len(lines) == 4 and all(line["turns"] for line in lines)
+    data = json.loads(out.read_text())
+    name = data["agent_names"][0]
+    assert data["usage"][name]["requests"] == len(server.requests) > 0
+    assert main(["match", "tictactoe", "alphazero", "random"]) == 2
+    assert "unknown agent spec" in capsys.readouterr().err
