@@ -280,6 +280,7 @@ def run_match(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         swap_seats=not args.no_swap,
         progress=not args.quiet and not human,
         transcript=args.transcript is not None,
+        concurrency=args.concurrency,
     )
     seconds = time.perf_counter() - started
     table = Table(
@@ -506,6 +507,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="game parameter",
     )
     versus.add_argument("--transcript", type=Path, metavar="PATH", help="write every move as JSON lines")
+    versus.add_argument(
+        "--concurrency",
+        type=_positive_int,
+        default=1,
+        help="games played at once (LLM servers: requests in flight)",
+    )
     versus.add_argument("--quiet", action="store_true", help="no progress bar")
     versus.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")
 

@@ -326,6 +326,42 @@ class _GameRunner:
                 self.length += 1
 
 
+def _play_concurrently(
+    n_games: int,
+    concurrency: int,
+    roster: list[Agent],
+    play_game: Callable[[int, list[Agent]], _GameRunner],
+    finish: Callable[[int, _GameRunner], None],
+) -> None:
+    """Play games ``0..n_games-1`` in ``concurrency`` threads, each with its own forks of the agents;
+    ``finish`` runs in the calling thread as games end."""
+    import queue
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    copies: queue.SimpleQueue[list[Agent]] = queue.SimpleQueue()
+    for _ in range(min(concurrency, n_games)):
+        copies.put([agent.fork() for agent in roster])
+
+    def run(k: int) -> _GameRunner:
+        seated = copies.get()
+        try:
+            return play_game(k, seated)
+        finally:
+            copies.put(seated)
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        pending = {pool.submit(run, k): k for k in range(n_games)}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    k = pending.pop(future)
+                    finish(k, future.result())
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 def play(
     game: str | Game,
     agents: Sequence[Agent | str],
@@ -337,6 +373,7 @@ def play(
     progress: bool = False,
     transcript: bool = False,
     on_game_end: Callable[[int, State, np.ndarray], None] | None = None,
+    concurrency: int = 1,
     **game_params: Any,
 ) -> MatchResult:
     """Play ``n_games`` games of ``game`` between ``agents`` and score them.
@@ -362,10 +399,17 @@ def play(
     ``move`` (its text), ``invalid``, ``reason`` and ``outcome`` ("played", "retry", "random" or
     "forfeit"). ``progress=True`` shows a rich progress bar. ``on_game_end(k, state, returns)`` is
     called after each game with the final state and the returns indexed by agent.
+
+    ``concurrency=N`` plays up to N games at once in threads, for agents that wait on something (a
+    model server: N requests in flight instead of one). Each thread plays with its own copies of the
+    agents (:meth:`~redqueen.agents.Agent.fork`); the results are the same as with
+    ``concurrency=1``, game for game, since every game depends only on its seed. ``on_game_end`` is
+    then called as games finish, in any order, from the calling thread.
     """
     policy = InvalidAnswerPolicy.coerce(invalid)
     the_game = make_game(game, **game_params)
     n_games = _check_count(n_games, "n_games")
+    concurrency = _check_count(concurrency, "concurrency")
     if seed is None:
         seed = int(np.random.default_rng().integers(_SEED_HIGH))
     else:
@@ -402,41 +446,54 @@ def play(
         bar = Progress(transient=True)
         task = bar.add_task(f"{the_game.id}: {' vs '.join(names)}", total=n_games)
         bar.start()
+
+    def play_game(k: int, seated: list[Agent]) -> _GameRunner:
+        state_seed, runner_seed, *agent_seeds = (
+            int(s) for s in np.random.default_rng(seeds[k]).integers(0, _SEED_HIGH, size=2 + players)
+        )
+        for i, agent in enumerate(seated):
+            try:
+                agent.reset(seed=agent_seeds[i])
+            except Exception as err:
+                err.add_note(f"raised by agent {names[i]!r} during reset() before game {k} of the match")
+                raise
+        order = seatings[k]
+        runner = _GameRunner(
+            the_game.new_initial_state(state_seed),
+            [seated[a] for a in order],
+            [names[a] for a in order],
+            policy,
+            np.random.default_rng(runner_seed),
+            k,
+            transcript,
+        )
+        runner.run()
+        return runner
+
+    records: list[list[dict[str, Any]]] = [[] for _ in range(n_games)]
+
+    def finish(k: int, runner: _GameRunner) -> None:
+        order = seatings[k]
+        returns[k, order] = runner.state.returns() - runner.penalty
+        invalid_per_game[k, order] = runner.invalid
+        lengths[k] = runner.length
+        records[k] = runner.records or []
+        if on_game_end is not None:
+            on_game_end(k, runner.state, returns[k].copy())
+        if bar is not None:
+            bar.advance(task)
+
     try:
-        for k in range(n_games):
-            state_seed, runner_seed, *agent_seeds = (
-                int(s) for s in np.random.default_rng(seeds[k]).integers(0, _SEED_HIGH, size=2 + players)
-            )
-            for i, agent in enumerate(roster):
-                try:
-                    agent.reset(seed=agent_seeds[i])
-                except Exception as err:
-                    err.add_note(f"raised by agent {names[i]!r} during reset() before game {k} of the match")
-                    raise
-            order = seatings[k]
-            runner = _GameRunner(
-                the_game.new_initial_state(state_seed),
-                [roster[a] for a in order],
-                [names[a] for a in order],
-                policy,
-                np.random.default_rng(runner_seed),
-                k,
-                transcript,
-            )
-            runner.run()
-            by_seat = runner.state.returns() - runner.penalty
-            returns[k, order] = by_seat
-            invalid_per_game[k, order] = runner.invalid
-            lengths[k] = runner.length
-            if transcripts is not None:
-                transcripts.append(runner.records or [])
-            if on_game_end is not None:
-                on_game_end(k, runner.state, returns[k].copy())
-            if bar is not None:
-                bar.advance(task)
+        if concurrency == 1:
+            for k in range(n_games):
+                finish(k, play_game(k, roster))
+        else:
+            _play_concurrently(n_games, concurrency, roster, play_game, finish)
     finally:
         if bar is not None:
             bar.stop()
+    if transcripts is not None:
+        transcripts.extend(records)
 
     return MatchResult(
         game_id=the_game.id,

@@ -38,6 +38,9 @@ class FakeServer:
         self.answer = answer or (lambda prompt, k: f"Let me think. \\boxed{{{legal_moves(prompt)[-1]}}}")
         self.faults: list = []
         self.requests: list[dict] = []
+        self.delay = 0.0
+        self.in_flight = self.most_in_flight = 0
+        lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,7 +49,18 @@ class FakeServer:
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, **body})
+                with lock:
+                    server.requests.append({"path": self.path, **body})
+                    server.in_flight += 1
+                    server.most_in_flight = max(server.most_in_flight, server.in_flight)
+                try:
+                    self.answer_request(body)
+                finally:
+                    with lock:
+                        server.in_flight -= 1
+
+            def answer_request(self, body):
+                time.sleep(server.delay)
                 fault = server.faults.pop(0) if server.faults else None
                 if fault == "sleep":
                     time.sleep(1.5)
@@ -283,3 +297,39 @@ def test_match_command_with_an_llm_spec_writes_the_transcript(server, tmp_path, 
     assert data["usage"][name]["requests"] == len(server.requests) > 0
     assert main(["match", "tictactoe", "alphazero", "random"]) == 2
     assert "unknown agent spec" in capsys.readouterr().err
+
+
+def test_concurrent_games_keep_several_requests_in_flight(server):
+    server.delay = 0.05
+    agent = _agent(server)
+    sequential = play("tictactoe", [agent, RandomAgent()], n_games=8, seed=4, transcript=True)
+    assert server.most_in_flight == 1
+    concurrent = play("tictactoe", [agent, RandomAgent()], n_games=8, seed=4, transcript=True, concurrency=8)
+    assert server.most_in_flight > 1
+    assert np.array_equal(sequential.returns, concurrent.returns)
+    assert sequential.transcripts == concurrent.transcripts
+    assert agent.stats.requests == len(server.requests)  # the forks share the backend's counters
+
+
+def test_league_games_with_an_llm_are_the_same_with_concurrency(server, tmp_path):
+    from redqueen.league.config import parse_config
+    from redqueen.league.manager import run_league
+    from redqueen.league.store import LeagueStore
+
+    results = []
+    for concurrency in (1, 4):
+        config = parse_config(
+            {
+                "game": "kuhn_poker",
+                "games_per_pair": 8,
+                "concurrency": concurrency,
+                "agents": [
+                    {"name": "rand", "spec": "random"},
+                    {"name": "llm", "spec": f"llm:openai:m@{server.url}"},
+                ],
+            }
+        )
+        summary = run_league(config, tmp_path / str(concurrency), progress=False)
+        with LeagueStore(summary.db_path, create=False) as store:
+            results.append({m.key: (m.seats, m.returns, m.invalid) for m in store.matches()})
+    assert len(results[0]) == 8 and results[0] == results[1]

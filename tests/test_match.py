@@ -308,3 +308,17 @@ def test_policy_arguments_are_checked():
     for kwargs in ({"max_retries": None}, {"max_retries": 1.5}, {"penalty": "1"}, {"max_retries": True}):
         with pytest.raises(TypeError):
             InvalidAnswerPolicy("retry", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("game", "specs"), [("kuhn_poker", ["random", "cfr"]), ("tictactoe", ["random", "minimax"])]
+)
+def test_concurrent_games_give_the_same_results(game, specs):
+    from redqueen.match import play
+
+    one = play(game, specs, n_games=40, seed=3, swap_seats=True, transcript=True)
+    many = play(game, specs, n_games=40, seed=3, swap_seats=True, transcript=True, concurrency=4)
+    assert np.array_equal(one.returns, many.returns) and np.array_equal(one.lengths, many.lengths)
+    assert one.transcripts == many.transcripts
+    with pytest.raises(ValueError, match="concurrency"):
+        play(game, specs, n_games=2, concurrency=0)

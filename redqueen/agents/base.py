@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -53,6 +54,18 @@ class Agent(abc.ABC):
         """Probability of each legal move, keyed by action index (or, for text agents, by legal-move
         text). Agents that cannot tell raise NotImplementedError."""
         raise NotImplementedError(f"{type(self).__name__} does not report action probabilities")
+
+    def fork(self) -> Agent:
+        """A copy of this agent for another thread (see ``redqueen.play(..., concurrency=N)``): a deep
+        copy, or a shallow one when the agent holds something that cannot be copied (a solver's C++
+        policy), which is then shared read-only. Agents holding something big or shared (a model, a
+        client) override it to share that and copy only their per-game state."""
+        try:
+            return copy.deepcopy(self)
+        except (TypeError, copy.Error):
+            twin = copy.copy(self)
+            twin.rng = np.random.default_rng(self.rng.integers(2**63 - 1))
+            return twin
 
     def sample(self, probs: Mapping[Any, float]) -> Any:
         """Draw a move from ``probs`` with the agent's own generator."""

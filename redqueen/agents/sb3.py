@@ -10,6 +10,7 @@ distribution; they play the legal action with the highest Q-value.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import zipfile
@@ -219,6 +220,12 @@ class SB3Agent(Agent):
             return int(legal[int(np.argmax(scores))])
         z = np.exp(scores - scores.max())
         return int(legal[int(self.rng.choice(legal.size, p=z / z.sum()))])
+
+    def fork(self) -> SB3Agent:
+        """A copy sharing the (read-only) model; the match resets its generator every game."""
+        twin = copy.copy(self)
+        twin.rng = np.random.default_rng(self.rng.integers(2**63 - 1))
+        return twin
 
     def __repr__(self) -> str:
         return f"SB3Agent(name={self.name!r}, model={type(self.model).__name__})"

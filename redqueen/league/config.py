@@ -18,7 +18,8 @@ Everything else is optional:
 * top level: ``name``, ``game_params`` (a table, e.g. ``{rounds = 3}``), ``workers`` (processes or
   Ray CPUs), ``ray_address``, ``invalid`` (invalid-answer policy of league games: ``"forfeit"``,
   ``"retry"``, ``"random"``), ``transcripts`` (keep every move of every league game as JSON lines),
-  ``decay`` (of the payoff table, 0.99), ``pfsp_p`` (2.0), ``draw_score`` (what a draw counts in
+  ``concurrency`` (games of a job played at once in threads, for agents that wait on a model
+  server; 1), ``decay`` (of the payoff table, 0.99), ``pfsp_p`` (2.0), ``draw_score`` (what a draw counts in
   the win rates matchmaking reads: 0.5, or 1.0 to focus PFSP on the opponents a learner still loses
   to, for games whose perfect play draws);
 * ``[[agents]]``: ``params`` (a table merged into the spec); a spec is a string or a table, see
@@ -131,6 +132,7 @@ class LeagueConfig:
     seed: int = 0
     invalid: str = "forfeit"
     transcripts: bool = False
+    concurrency: int = 1
     decay: float = 0.99
     pfsp_p: float = 2.0
     draw_score: float = 0.5
@@ -141,7 +143,7 @@ class LeagueConfig:
     def identity(self) -> dict[str, Any]:
         """What must not change between a run and its resume (the runner and workers may)."""
         out = self.to_dict()
-        for key in ("runner", "workers", "ray_address"):
+        for key in ("runner", "workers", "ray_address", "concurrency"):
             out.pop(key)
         return out
 
@@ -187,7 +189,7 @@ def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
 
 _TOP = {
     "game", "agents", "learners", "name", "game_params", "runner", "workers", "ray_address",
-    "games_per_pair", "seed", "invalid", "transcripts", "decay", "pfsp_p", "draw_score",
+    "games_per_pair", "seed", "invalid", "transcripts", "concurrency", "decay", "pfsp_p", "draw_score",
 }  # fmt: skip
 _LEARNER = {
     "name", "algo", "role", "matchmaking", "steps", "snapshot_every", "eval_games", "deterministic",
@@ -321,6 +323,7 @@ def parse_config(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | Non
     if not isinstance(transcripts, bool):
         raise ConfigError(f"config.transcripts must be true or false, got {transcripts!r}")
     seed = _int(data.get("seed", 0), "config.seed", minimum=0)
+    concurrency = _int(data.get("concurrency", 1), "config.concurrency")
     decay = _number(data.get("decay", 0.99), "config.decay")
     if not 0 < decay <= 1:
         raise ConfigError(f"config.decay must be in (0, 1], got {decay}")
@@ -405,6 +408,7 @@ def parse_config(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | Non
         seed=seed,
         invalid=invalid,
         transcripts=transcripts,
+        concurrency=concurrency,
         decay=decay,
         pfsp_p=pfsp_p,
         draw_score=draw_score,

@@ -248,6 +248,7 @@ class League:
                             invalid=self.config.invalid,
                             transcript=self.config.transcripts,
                             base_dir=str(self.out_dir),
+                            concurrency=self.config.concurrency,
                         )
                     )
         return jobs

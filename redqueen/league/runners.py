@@ -56,6 +56,7 @@ class MatchJob:
     invalid: str = "forfeit"
     transcript: bool = False
     base_dir: str | None = None
+    concurrency: int = 1
 
     def game_key(self, k: int) -> str:
         return f"{self.key}#{k}"
@@ -111,6 +112,7 @@ def play_job(job: MatchJob, runner: str = "local") -> JobResult:
         invalid=job.invalid,
         transcript=job.transcript,
         on_game_end=lambda k, state, returns: ends.append(time.perf_counter()),
+        concurrency=job.concurrency,
     )
     records = []
     previous = started

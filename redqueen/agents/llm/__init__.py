@@ -18,8 +18,11 @@ model = ..., base_url = ..., mode = "chat"}`` makes one (see :func:`from_spec`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from redqueen.agents.base import Agent, AgentError
 from redqueen.agents.llm.backends import BackendStats, Generation, OpenAIBackend
@@ -79,6 +82,13 @@ class LLMAgent(Agent):
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
         self.turns = []
+
+    def fork(self) -> LLMAgent:
+        """A copy sharing the backend (its client and stats), with its own game state."""
+        twin = copy.copy(self)
+        twin.turns = []
+        twin.rng = np.random.default_rng(self.rng.integers(2**63 - 1))
+        return twin
 
     def prompt(self, observation: Mapping[str, Any]) -> str | list[dict[str, str]]:
         history = [(t["user"], t["reply"]) for t in self.turns]
