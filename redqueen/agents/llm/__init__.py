@@ -50,6 +50,10 @@ class LLMAgent(Agent):
         backend: an :class:`OpenAIBackend` or any object with ``mode`` and ``generate``.
         template: how observations become prompts (default: SPIRAL-style, ``\\boxed{}`` answers).
         samples: replies sampled per information state by :meth:`action_probabilities`.
+        probabilities: how :meth:`action_probabilities` is measured: ``"sample"`` (``samples``
+            replies, counted), ``"logprob"`` (the model's probability of answering each legal move
+            directly, ``\\boxed{move}``, from the backend's ``score``), or ``"auto"`` (logprob where
+            the backend can score, else sample).
     """
 
     name = "llm"
@@ -62,8 +66,15 @@ class LLMAgent(Agent):
         name: str | None = None,
         seed: int | None = None,
         samples: int = 16,
+        probabilities: str = "auto",
     ):
         super().__init__(name, seed)
+        if probabilities not in ("auto", "sample", "logprob"):
+            raise ValueError(f"probabilities must be 'auto', 'sample' or 'logprob', got {probabilities!r}")
+        if probabilities == "logprob" and not callable(getattr(backend, "score", None)):
+            raise ValueError(
+                f"probabilities='logprob' needs a backend that scores text; {backend!r} does not"
+            )
         if getattr(backend, "mode", None) not in ("chat", "completion") or not callable(
             getattr(backend, "generate", None)
         ):
@@ -73,6 +84,10 @@ class LLMAgent(Agent):
         self.backend = backend
         self.template = template or PromptTemplate()
         self.samples = int(samples)
+        scores = callable(getattr(backend, "score", None))
+        self.probabilities = "logprob" if probabilities == "auto" and scores else probabilities
+        if self.probabilities == "auto":
+            self.probabilities = "sample"
         self.turns: list[dict[str, Any]] = []
 
     @property
@@ -114,6 +129,11 @@ class LLMAgent(Agent):
         legal move's text. Replies naming no legal move are left out; if none names one, the
         distribution is uniform (and :attr:`unparsed_states` counts it)."""
         moves = list(observation["legal_moves"])
+        if self.probabilities == "logprob":
+            answers = [" \\boxed{" + m.strip("[]") + "}" for m in moves]
+            logp = np.asarray(self.backend.score(self.prompt(observation), answers), dtype=np.float64)
+            p = np.exp(logp - logp.max())
+            return {m: float(x) for m, x in zip(moves, p / p.sum(), strict=True)}
         wanted = {normalize_move(m.strip("[]")): m for m in moves}
         counts = dict.fromkeys(moves, 0)
         replies = self.backend.generate(
@@ -134,8 +154,12 @@ class LLMAgent(Agent):
 
 
 def parse_llm_spec(text: str) -> dict[str, Any]:
-    """``"openai:MODEL@URL"`` (or ``"openai:MODEL"``, ``"MODEL@URL"``) as a spec dict."""
+    """``"openai:MODEL@URL"`` (or ``"openai:MODEL"``, ``"MODEL@URL"``) or ``"hf:PATH"`` as a spec dict."""
     backend, sep, rest = text.partition(":")
+    if backend == "hf" and sep:
+        if not rest:
+            raise ValueError(f"LLM spec {text!r} names no model folder; use 'hf:/path/to/model'")
+        return {"backend": "hf", "path": rest}
     if not sep or backend not in ("openai",):
         backend, rest = "openai", text
     model, _, url = rest.partition("@")
@@ -161,17 +185,35 @@ def from_spec(
     the template's ``system``/``user`` texts. A ``model`` of the form ``"openai:MODEL@URL"`` is read
     by :func:`parse_llm_spec`."""
     params = dict(params)
-    if "model" in params and ("@" in str(params["model"]) or str(params["model"]).startswith("openai:")):
+    if "model" in params and (
+        "@" in str(params["model"]) or str(params["model"]).startswith(("openai:", "hf:"))
+    ):
         params = {**params, **parse_llm_spec(str(params.pop("model")))}
     backend_name = params.pop("backend", "openai")
-    if backend_name != "openai":
-        raise ValueError(f"unknown LLM backend {backend_name!r}; this version has 'openai'")
+    if backend_name not in ("openai", "hf"):
+        raise ValueError(f"unknown LLM backend {backend_name!r}; this version has 'openai' and 'hf'")
     template_keys = {k: params.pop(k) for k in ("system", "user", "completion_suffix") if k in params}
     if "history" in params:
         template_keys["history"] = bool(params.pop("history"))
     samples = int(params.pop("samples", 16))
-    unknown = sorted(set(params) - _BACKEND_KEYS)
-    if unknown:
-        raise ValueError(f"unknown LLM settings {unknown}; known: {sorted(_BACKEND_KEYS | {'samples'})}")
-    backend = OpenAIBackend(**params)
-    return LLMAgent(backend, PromptTemplate(**template_keys), name=name, seed=seed, samples=samples)
+    probabilities = str(params.pop("probabilities", "auto"))
+    if backend_name == "hf":
+        from redqueen.agents.llm.hf import HFBackend
+
+        path = params.pop("path", params.pop("model", None))
+        if path is None:
+            raise ValueError("an 'hf' LLM spec needs the model folder as 'path'")
+        backend: Any = HFBackend(path, **params)
+    else:
+        unknown = sorted(set(params) - _BACKEND_KEYS)
+        if unknown:
+            raise ValueError(f"unknown LLM settings {unknown}; known: {sorted(_BACKEND_KEYS | {'samples'})}")
+        backend = OpenAIBackend(**params)
+    return LLMAgent(
+        backend,
+        PromptTemplate(**template_keys),
+        name=name,
+        seed=seed,
+        samples=samples,
+        probabilities=probabilities,
+    )
