@@ -212,6 +212,11 @@ def _human(game: str) -> Any:
     return make_agent("human", game, input_fn=input, output=sys.stdout)
 
 
+def _invalid_policy(mode: str | None, human: bool) -> Any:
+    """The policy a command asked for; by default forfeit, or retry when a person plays."""
+    return mode or (HUMAN_POLICY if human else "forfeit")
+
+
 def run_play(args: argparse.Namespace, console: Any = None) -> dict[str, Any]:
     from redqueen.match import play
 
@@ -227,7 +232,7 @@ def run_play(args: argparse.Namespace, console: Any = None) -> dict[str, Any]:
         [_human(args.game) if spec == "human" else spec for spec in args.agents],
         n_games=args.games,
         seed=args.seed,
-        invalid=args.invalid or (HUMAN_POLICY if human else "forfeit"),
+        invalid=_invalid_policy(args.invalid, human),
         swap_seats=args.swap,
         progress=args.progress and not human,
         transcript=args.transcript,
@@ -276,7 +281,7 @@ def run_match(args: argparse.Namespace, console: Any) -> dict[str, Any]:
         agents,
         n_games=args.games,
         seed=seed,
-        invalid=args.invalid or (HUMAN_POLICY if human else "forfeit"),
+        invalid=_invalid_policy(args.invalid, human),
         swap_seats=not args.no_swap,
         progress=not args.quiet and not human,
         transcript=args.transcript is not None,
@@ -437,6 +442,18 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_param(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-p",
+        "--param",
+        type=_parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="game parameter, e.g. -p rounds=3 for Kuhn poker (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="redqueen", description="Multi-agent games for LLM text agents and RL agents."
@@ -471,15 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="invalid-answer policy (default: forfeit; retry, up to 5 times, when a human plays)",
     )
-    match.add_argument(
-        "-p",
-        "--param",
-        type=_parse_param,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="game parameter, e.g. -p rounds=3 for Kuhn poker (repeatable)",
-    )
+    _add_param(match)
     match.add_argument("--transcript", action="store_true", help="print every move")
     match.add_argument("--progress", action="store_true", help="show a progress bar")
     match.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")
@@ -497,15 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     versus.add_argument("--seed", type=_seed, default=None, help="match seed (default: random, reported)")
     versus.add_argument("--no-swap", action="store_true", help="keep the seats (default: rotate every game)")
     versus.add_argument("--invalid", choices=INVALID_MODES, default=None, help="invalid-answer policy")
-    versus.add_argument(
-        "-p",
-        "--param",
-        type=_parse_param,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="game parameter",
-    )
+    _add_param(versus)
     versus.add_argument("--transcript", type=Path, metavar="PATH", help="write every move as JSON lines")
     versus.add_argument(
         "--concurrency",

@@ -63,9 +63,14 @@ class Agent(abc.ABC):
         try:
             return copy.deepcopy(self)
         except (TypeError, copy.Error):
-            twin = copy.copy(self)
-            twin.rng = np.random.default_rng(self.rng.integers(2**63 - 1))
-            return twin
+            return self.shallow_fork()
+
+    def shallow_fork(self) -> Agent:
+        """A shallow copy with a generator of its own (drawn from this agent's): what :meth:`fork`
+        overrides build on when they share everything else."""
+        twin = copy.copy(self)
+        twin.rng = np.random.default_rng(self.rng.integers(2**63 - 1))
+        return twin
 
     def sample(self, probs: Mapping[Any, float]) -> Any:
         """Draw a move from ``probs`` with the agent's own generator."""

@@ -10,7 +10,6 @@ distribution; they play the legal action with the highest Q-value.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import zipfile
@@ -223,9 +222,7 @@ class SB3Agent(Agent):
 
     def fork(self) -> SB3Agent:
         """A copy sharing the (read-only) model; the match resets its generator every game."""
-        twin = copy.copy(self)
-        twin.rng = np.random.default_rng(self.rng.integers(2**63 - 1))
-        return twin
+        return self.shallow_fork()  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"SB3Agent(name={self.name!r}, model={type(self.model).__name__})"

@@ -18,7 +18,6 @@ model = ..., base_url = ..., mode = "chat"}`` makes one (see :func:`from_spec`).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,10 +83,10 @@ class LLMAgent(Agent):
         self.backend = backend
         self.template = template or PromptTemplate()
         self.samples = int(samples)
-        scores = callable(getattr(backend, "score", None))
-        self.probabilities = "logprob" if probabilities == "auto" and scores else probabilities
-        if self.probabilities == "auto":
-            self.probabilities = "sample"
+        if probabilities == "auto":
+            probabilities = "logprob" if callable(getattr(backend, "score", None)) else "sample"
+        self.probabilities = probabilities
+        self.unparsed_states = 0
         self.turns: list[dict[str, Any]] = []
 
     @property
@@ -100,9 +99,8 @@ class LLMAgent(Agent):
 
     def fork(self) -> LLMAgent:
         """A copy sharing the backend (its client and stats), with its own game state."""
-        twin = copy.copy(self)
+        twin: LLMAgent = self.shallow_fork()  # type: ignore[assignment]
         twin.turns = []
-        twin.rng = np.random.default_rng(self.rng.integers(2**63 - 1))
         return twin
 
     def prompt(self, observation: Mapping[str, Any]) -> str | list[dict[str, str]]:
@@ -145,7 +143,7 @@ class LLMAgent(Agent):
                 counts[move] += 1
         total = sum(counts.values())
         if total == 0:
-            self.unparsed_states = getattr(self, "unparsed_states", 0) + 1
+            self.unparsed_states += 1
             return {m: 1.0 / len(moves) for m in moves}
         return {m: c / total for m, c in counts.items() if c}
 
