@@ -8,9 +8,12 @@ Subcommands:
 * ``redqueen list``: the games and the short agent names;
 * ``redqueen play GAME AGENT AGENT [--games N] [--seed S] [--swap] [--invalid MODE] [--json PATH]``:
   a match between agents given by short name (``human`` lets you play in the terminal);
-* ``redqueen match GAME SPEC SPEC [--games N] [--transcript PATH]``: a match between agents given by
-  spec (``sb3:PATH``, ``llm:openai:MODEL@URL``, ``package.module:factory``, short names, ``human``),
-  with a results table (95% intervals), token usage of LLM agents, and the transcript as JSON lines;
+* ``redqueen match GAME SPEC SPEC [--games N] [--llm KEY=VALUE] [--transcript PATH]``: a match between
+  agents given by spec (``sb3:PATH``, ``llm:openai:MODEL@URL``, ``llm:llamacpp:FILE.gguf``,
+  ``llm:hf:FOLDER``, ``package.module:factory``, short names, ``human``), with a results table (95%
+  intervals), token usage of LLM agents, and the transcript as JSON lines. If an LLM's server dies,
+  the games played to the end are reported, the rest are listed as not played, and the exit status
+  is 1;
 * ``redqueen league run CONFIG.toml --out DIR [--runner R] [--workers N]``: run (or resume) a league
   into ``DIR/league.sqlite`` (see :mod:`redqueen.league.config`);
 * ``redqueen league status DB``: members, games, ratings and learners of a league;
@@ -28,6 +31,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from redqueen.agents.base import AgentError
 from redqueen.answers import INVALID_MODES, InvalidAnswerPolicy
 from redqueen.game import RedqueenError
 
@@ -253,15 +257,19 @@ def run_play(args: argparse.Namespace, console: Any = None) -> dict[str, Any]:
 # ---- match -----------------------------------------------------------------------------------------
 
 
-def _match_agent(spec: str, game: Any, index: int, seed: int) -> Any:
+def _match_agent(spec: str, game: Any, index: int, seed: int, llm: Sequence[tuple[str, Any]] = ()) -> Any:
     """An agent from a command-line spec: a short name, ``sb3:PATH``, ``llm:openai:MODEL@URL``,
-    ``package.module:factory`` or ``human``."""
+    ``llm:llamacpp:FILE``, ``llm:hf:FOLDER``, ``package.module:factory`` or ``human``; ``llm`` holds
+    settings for LLM agents (``--llm KEY=VALUE``)."""
     from redqueen.league.specs import build_agent, normalize_spec
 
     if spec == "human":
         return _human(game.id)
     name = spec if len(spec) <= 40 else f"{spec[:37]}..."
-    return build_agent(normalize_spec(spec), game, name=name, seed=seed + index)
+    parsed = normalize_spec(spec)
+    if parsed["type"] == "llm":
+        parsed.update(dict(llm))
+    return build_agent(parsed, game, name=name, seed=seed + index)
 
 
 def run_match(args: argparse.Namespace, console: Any) -> dict[str, Any]:
@@ -273,24 +281,31 @@ def run_match(args: argparse.Namespace, console: Any) -> dict[str, Any]:
 
     game = make_game(args.game, **dict(args.param))
     seed = args.seed if args.seed is not None else int(time.time_ns() % 2**31)
-    agents = [_match_agent(spec, game, i, seed) for i, spec in enumerate(args.agents)]
+    agents = [_match_agent(spec, game, i, seed, args.llm) for i, spec in enumerate(args.agents)]
+    if args.llm and not any(getattr(a, "view", None) == "text" and hasattr(a, "backend") for a in agents):
+        raise ValueError("--llm settings given, but no agent is an LLM (llm:...)")
     human = "human" in args.agents
     started = time.perf_counter()
-    result = play(
-        game,
-        agents,
-        n_games=args.games,
-        seed=seed,
-        invalid=_invalid_policy(args.invalid, human),
-        swap_seats=not args.no_swap,
-        progress=not args.quiet and not human,
-        transcript=args.transcript is not None,
-        concurrency=args.concurrency,
-    )
+    error: AgentError | None = None
+    try:
+        result = play(
+            game,
+            agents,
+            n_games=args.games,
+            seed=seed,
+            invalid=_invalid_policy(args.invalid, human),
+            swap_seats=not args.no_swap,
+            progress=not args.quiet and not human,
+            transcript=args.transcript is not None,
+            concurrency=args.concurrency,
+        )
+    except AgentError as err:  # a dead model server: report the games played to the end, and stop
+        error, result = err, err.result  # type: ignore[attr-defined]
     seconds = time.perf_counter() - started
-    table = Table(
-        title=f"{game.id}: {result.n_games} games, seed {seed}" + ("" if args.no_swap else ", seats swapped")
-    )
+    title = f"{game.id}: {result.n_games} games, seed {seed}" + ("" if args.no_swap else ", seats swapped")
+    if error is not None:
+        title += f" ({len(result.not_played)} of {args.games} not played)"
+    table = Table(title=title)
     for column in ("agent", "mean return (95% CI)", "W", "D", "L", "win rate", "invalid"):
         table.add_column(column, justify="left" if column == "agent" else "right")
     for i, name in enumerate(result.agent_names):
@@ -300,7 +315,7 @@ def run_match(args: argparse.Namespace, console: Any) -> dict[str, Any]:
             str(result.wins[i]),
             str(result.draws[i]),
             str(result.losses[i]),
-            f"{result.wins[i] / result.n_games:.3f}",
+            f"{result.wins[i] / max(result.n_games, 1):.3f}",
             str(result.invalid_answers[i]),
         )
     console.print(table)
@@ -321,10 +336,29 @@ def run_match(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     if args.transcript is not None:
         from redqueen.league.runners import write_transcripts
 
-        keys = [f"game {k}" for k in range(result.n_games)]
+        keys = [f"game {k}" for k in result.indices]
         write_transcripts(args.transcript, result.transcripts or [], keys)
         console.print(f"transcript written to {args.transcript}", markup=False)
+    if error is not None:
+        data["error"] = str(error)
+        print(f"redqueen match: stopped: {error}", file=sys.stderr)
+        print(
+            f"redqueen match: {result.n_games} of {args.games} games played to the end and reported; "
+            f"games {_ranges(result.not_played)} not played",
+            file=sys.stderr,
+        )
     return data
+
+
+def _ranges(indices: Sequence[int]) -> str:
+    """``[0, 1, 2, 5]`` as ``"0-2, 5"``."""
+    parts: list[str] = []
+    for k in indices:
+        if parts and k == int(parts[-1].rsplit("-", 1)[-1]) + 1:
+            parts[-1] = f"{parts[-1].split('-')[0]}-{k}"
+        else:
+            parts.append(str(k))
+    return ", ".join(parts)
 
 
 # ---- league ----------------------------------------------------------------------------------------
@@ -500,13 +534,22 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         metavar="AGENT",
         help="one spec per seat: random, minimax, nash, cfr, sb3:PATH, llm:openai:MODEL@URL, "
-        "package.module:factory, human",
+        "llm:llamacpp:FILE.gguf (or llm:llamacpp:gemma3-270m), llm:hf:FOLDER, package.module:factory, human",
     )
     versus.add_argument("--games", type=_positive_int, default=10, help="number of games (default 10)")
     versus.add_argument("--seed", type=_seed, default=None, help="match seed (default: random, reported)")
     versus.add_argument("--no-swap", action="store_true", help="keep the seats (default: rotate every game)")
     versus.add_argument("--invalid", choices=INVALID_MODES, default=None, help="invalid-answer policy")
     _add_param(versus)
+    versus.add_argument(
+        "--llm",
+        type=_parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="setting of every LLM agent, e.g. --llm mode=completion --llm template=direct "
+        "--llm max_tokens=8 --llm temperature=0 (repeatable)",
+    )
     versus.add_argument("--transcript", type=Path, metavar="PATH", help="write every move as JSON lines")
     versus.add_argument(
         "--concurrency",
@@ -622,7 +665,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if args.json is not None:
         _write_json(args.json, data, console)
-    return 0
+    return 1 if isinstance(data, dict) and "error" in data else 0
 
 
 if __name__ == "__main__":

@@ -164,7 +164,7 @@ def _extract(text: str) -> tuple[str, bool]:
         answer = _TEXT_CMD.sub("", answer)
     if "{" in answer or "}" in answer:
         answer = answer.replace("{", "").replace("}", "")
-    return answer.strip().strip("'\"`*").strip().rstrip(".!").strip(), marked
+    return answer.strip().strip("'\"`*“”‘’«»").strip().rstrip(".!").strip(), marked
 
 
 def extract_answer(text: str) -> str:

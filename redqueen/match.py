@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from redqueen.agents import Agent, make_agent
+from redqueen.agents import Agent, AgentError, make_agent
 from redqueen.answers import InvalidAnswerPolicy, InvalidMode, retry_prompt
 from redqueen.game import CHANCE, SIMULTANEOUS, Game, IllegalAction, State, agent_observation, reply_to_action
 from redqueen.registry import make_game
@@ -65,10 +65,21 @@ class MatchResult:
     swap_seats: bool = False
     transcripts: list[list[dict[str, Any]]] | None = None
     """With ``transcript=True``, one list of turn records per game (see :func:`play`)."""
+    game_indices: list[int] | None = None
+    """Place of each row in the match's schedule; None means rows ``0..n_games-1``. Set on the partial
+    result of a match stopped by an :class:`~redqueen.agents.AgentError`, which holds only the games
+    played to the end."""
+    not_played: list[int] = field(default_factory=list)
+    """Places in the schedule of the games that were not played (or not to the end)."""
 
     @property
     def n_games(self) -> int:
         return int(self.returns.shape[0])
+
+    @property
+    def indices(self) -> list[int]:
+        """Place of each row in the match's schedule (see :attr:`game_indices`)."""
+        return list(range(self.n_games)) if self.game_indices is None else list(self.game_indices)
 
     @property
     def mean_returns(self) -> np.ndarray:
@@ -106,6 +117,8 @@ class MatchResult:
             f"{self.game_id}: {self.n_games} game{'s' if self.n_games != 1 else ''}, "
             f"seed {self.seed}{seating}, invalid answers: {self.invalid_policy.mode}"
         ]
+        if self.not_played:
+            lines[0] += f"; {len(self.not_played)} not played (stopped by an agent error)"
         width = max(len(n) for n in self.agent_names)
         mean, std = self.mean_returns, self.returns.std(axis=0)
         wins, draws, losses = self.wins, self.draws, self.losses
@@ -140,6 +153,8 @@ class MatchResult:
             "lengths": self.lengths.tolist(),
             "seeds": [int(s) for s in self.seeds],
             "seatings": self.seatings.tolist(),
+            "game_indices": list(self.indices),
+            "not_played": list(self.not_played),
         }
         if self.transcripts is not None:
             out["transcripts"] = self.transcripts
@@ -392,7 +407,10 @@ def play(
     subtracts ``penalty`` from the offender's return for each invalid answer and forfeits after
     ``max_retries`` retries; ``"random"`` plays a uniformly random legal move from the runner's
     generator. Any other exception raised by an agent propagates, with a note naming the agent and
-    the game index.
+    the game index. An :class:`~redqueen.agents.AgentError` (the agent could not answer at all: its
+    model server died or timed out after every retry) stops the match; the game it happened in is
+    not played, and the games played to the end are on the error as ``err.result``, a partial
+    :class:`MatchResult` whose ``game_indices`` and ``not_played`` say which games are which.
 
     ``transcript=True`` records, per game, one dict per answer: ``player`` (seat), ``agent``,
     ``observation`` (the prompt, text agents only), ``reply``, ``action`` (played, or None),
@@ -437,7 +455,6 @@ def play(
     returns = np.zeros((n_games, players), dtype=np.float64)
     invalid_per_game = np.zeros((n_games, players), dtype=np.int64)
     lengths = np.zeros(n_games, dtype=np.int64)
-    transcripts: list[list[dict[str, Any]]] | None = [] if transcript else None
 
     bar = None
     if progress:
@@ -471,8 +488,10 @@ def play(
         return runner
 
     records: list[list[dict[str, Any]]] = [[] for _ in range(n_games)]
+    finished = np.zeros(n_games, dtype=bool)
 
     def finish(k: int, runner: _GameRunner) -> None:
+        finished[k] = True
         order = seatings[k]
         returns[k, order] = runner.state.returns() - runner.penalty
         invalid_per_game[k, order] = runner.invalid
@@ -483,29 +502,41 @@ def play(
         if bar is not None:
             bar.advance(task)
 
+    def result(rows: np.ndarray) -> MatchResult:
+        partial = not bool(rows.all())
+        return MatchResult(
+            game_id=the_game.id,
+            agent_names=names,
+            returns=returns[rows],
+            invalid_answers=invalid_per_game[rows].sum(axis=0),
+            invalid_per_game=invalid_per_game[rows],
+            lengths=lengths[rows],
+            seeds=[s for s, keep in zip(seeds, rows, strict=True) if keep],
+            seatings=seatings[rows],
+            seed=seed,
+            invalid_policy=policy,
+            swap_seats=bool(swap_seats),
+            transcripts=[r for r, keep in zip(records, rows, strict=True) if keep] if transcript else None,
+            game_indices=[int(k) for k in np.flatnonzero(rows)] if partial else None,
+            not_played=[int(k) for k in np.flatnonzero(~rows)],
+        )
+
     try:
         if concurrency == 1:
             for k in range(n_games):
                 finish(k, play_game(k, roster))
         else:
             _play_concurrently(n_games, concurrency, roster, play_game, finish)
+    except AgentError as err:
+        # an agent could not answer at all (a dead model server): the games it broke are not played,
+        # and the ones played to the end are kept, on the error, as a partial result
+        err.result = result(finished.copy())  # type: ignore[attr-defined]
+        err.add_note(
+            f"the match stopped: {int(finished.sum())} of {n_games} games played to the end (in "
+            "err.result); the others are not played"
+        )
+        raise
     finally:
         if bar is not None:
             bar.stop()
-    if transcripts is not None:
-        transcripts.extend(records)
-
-    return MatchResult(
-        game_id=the_game.id,
-        agent_names=names,
-        returns=returns,
-        invalid_answers=invalid_per_game.sum(axis=0),
-        invalid_per_game=invalid_per_game,
-        lengths=lengths,
-        seeds=seeds,
-        seatings=seatings,
-        seed=seed,
-        invalid_policy=policy,
-        swap_seats=bool(swap_seats),
-        transcripts=transcripts,
-    )
+    return result(finished)

@@ -30,7 +30,11 @@ if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
   echo "== installing torch==2.13.0 (CPU)"
   "${PIP[@]}" install -q torch==2.13.0
 fi
-echo "== installing redqueen[dev]"
+echo "== installing redqueen[dev] (llama-cpp-python compiles from source the first time: several minutes)"
+# llama-cpp-python: no multimodal (llava/mtmd) library, which redqueen does not use and which is a large
+# part of the compile; pip caches the built wheel, so later set-ups take seconds
+export CMAKE_ARGS="${CMAKE_ARGS:--DLLAVA_BUILD=OFF}"
+export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc 2>/dev/null || echo 2)}"
 "${PIP[@]}" install -q -e ".[dev]"
 "$VENV/bin/python" -c 'import torch, redqueen; print(f"redqueen {redqueen.__version__}, torch {torch.__version__}")'
 echo "$want" > "$stamp"

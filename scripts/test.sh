@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export OMP_NUM_THREADS=1 SDL_VIDEODRIVER=dummy PYGAME_HIDE_SUPPORT_PROMPT=1
+# setup.sh installed the llm extra: the real-model tests (tests/test_llm_gemma.py) must run, not skip
+export REDQUEEN_REQUIRE_LLM=1
 echo "== ruff"
 .venv/bin/ruff check redqueen tests benchmarks
 .venv/bin/ruff format --check redqueen tests benchmarks

