@@ -17,7 +17,14 @@ Subcommands:
 * ``redqueen league run CONFIG.toml --out DIR [--runner R] [--workers N]``: run (or resume) a league
   into ``DIR/league.sqlite`` (see :mod:`redqueen.league.config`);
 * ``redqueen league status DB``: members, games, ratings and learners of a league;
-* ``redqueen league report DB [--out HTML]``: the HTML report (``DIR/report.html`` by default).
+* ``redqueen league report DB [--out HTML]``: the HTML report (``DIR/report.html`` by default);
+* ``redqueen corewar battle A B [--rounds N] [--seed S | --position F]``: a Core War battle (pMARS
+  0.9.4 rules, 94nop settings) between library warriors or ``.red`` files: wins, ties, losses, scores;
+* ``redqueen corewar hill WARRIOR OPPONENT... [--rounds N] [--seed S] [--workers N]``: the warrior
+  against each opponent (:func:`redqueen.evaluation.hill`), as a table;
+* ``redqueen corewar show A B [--out GIF] [--png PNG] [--seed S | --position F] [--frames N]
+  [--every CYCLES]``: an animated GIF (and/or PNG) of who owns which core cell during round 1
+  (:mod:`redqueen.envs.corewar.render`). ``--seed`` means the same placement in all three commands.
 """
 
 from __future__ import annotations
@@ -453,6 +460,171 @@ def run_league_report(args: argparse.Namespace, console: Any) -> dict[str, Any]:
     return {"report": str(path)}
 
 
+# ---- corewar ---------------------------------------------------------------------------------------
+
+
+def _corewar_warriors(specs: Sequence[str]) -> dict[str, Any]:
+    """Warriors from library names or .red files (or folders), by name; OSError as RedqueenError."""
+    from redqueen.envs.corewar.warriors import resolve_many
+
+    try:
+        return resolve_many(list(specs))
+    except OSError as err:
+        raise RedqueenError(str(err)) from None
+
+
+def _corewar_placement(args: argparse.Namespace) -> tuple[int | None, int | None, int | None]:
+    """(user seed, pMARS RNG seed, fixed position) from --seed / --position (a random seed if neither)."""
+    import secrets
+
+    from redqueen.evaluation.hill import pmars_seed
+
+    if args.position is not None:
+        return None, None, args.position
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    return seed, pmars_seed(seed), None
+
+
+def run_corewar_battle(args: argparse.Namespace, console: Any) -> dict[str, Any]:
+    """``redqueen corewar battle A B``: wins, ties, losses and pMARS scores over --rounds rounds."""
+    from rich.table import Table
+
+    from redqueen.envs.corewar.mars import battle
+
+    warriors = _corewar_warriors(args.warriors)
+    if len(warriors) < 2:
+        raise ValueError("a battle needs at least two warriors")
+    seed, rng_seed, position = _corewar_placement(args)
+    started = time.perf_counter()
+    result = battle(list(warriors.values()), rounds=args.rounds, seed=rng_seed, fixed_position=position)
+    seconds = time.perf_counter() - started
+    where = f"position {position}" if position is not None else f"seed {seed}"
+    table = Table(title=f"Core War: {args.rounds} rounds ({where}), ties: {result.ties}")
+    for column in ("warrior", "name", "length", "wins", "ties", "losses", "score", "per round"):
+        table.add_column(column, justify="left" if column in ("warrior", "name") else "right")
+    rows = []
+    for i, (key, warrior) in enumerate(warriors.items()):
+        row = {
+            "warrior": key,
+            "name": warrior.name,
+            "length": len(warrior),
+            "wins": result.wins[i],
+            "ties": result.ties,
+            "losses": result.losses[i],
+            "score": result.scores[i],
+            "mean_score": result.scores[i] / args.rounds,
+        }
+        rows.append(row)
+        table.add_row(*(str(v) for v in list(row.values())[:-1]), f"{row['mean_score']:.3f}")
+    console.print(table)
+    console.print(f"{sum(result.steps)} instructions in {seconds:.2f} s", markup=False)
+    return {"rounds": args.rounds, "seed": seed, "fixed_position": position, "warriors": rows}
+
+
+def run_corewar_hill(args: argparse.Namespace, console: Any) -> dict[str, Any]:
+    """``redqueen corewar hill WARRIOR OPPONENT...``: the warrior's record against each opponent."""
+    from redqueen.evaluation.hill import hill
+
+    try:
+        result = hill(args.warrior, args.opponents, rounds=args.rounds, seed=args.seed, workers=args.workers)
+    except OSError as err:
+        raise RedqueenError(str(err)) from None
+    console.print(result.table())
+    console.print(f"{result.seconds:.2f} s with {result.workers} worker(s)", markup=False)
+    return result.to_dict()
+
+
+def run_corewar_show(args: argparse.Namespace, console: Any) -> dict[str, Any]:
+    """``redqueen corewar show A B``: a GIF (and/or PNG) of core ownership during round 1."""
+    from redqueen.envs.corewar.render import record, save_gif, save_png
+
+    warriors = _corewar_warriors(args.warriors)
+    seed, rng_seed, position = _corewar_placement(args)
+    out = args.out if args.out is not None or args.png is not None else Path("battle.gif")
+    started = time.perf_counter()
+    recording = record(
+        list(warriors.values()),
+        seed=rng_seed,
+        fixed_position=position,
+        frames=args.frames,
+        every=args.every,
+        names=list(warriors),
+    )
+    files = []
+    if out is not None:
+        files.append(str(save_gif(recording, out, cell=args.cell)))
+    if args.png is not None:
+        files.append(str(save_png(recording, args.png, cell=args.cell)))
+    seconds = time.perf_counter() - started
+    where = f"position {position}" if position is not None else f"seed {seed}"
+    console.print(
+        f"{' vs '.join(warriors)} ({where}, loaded at {', '.join(map(str, recording.positions))}): "
+        f"{recording.outcome} after {recording.cycles} cycles",
+        markup=False,
+    )
+    console.print(
+        f"{len(recording.frames)} frames written to {', '.join(files)} in {seconds:.2f} s", markup=False
+    )
+    return {
+        "warriors": list(warriors),
+        "seed": seed,
+        "fixed_position": position,
+        "positions": list(recording.positions),
+        "outcome": recording.outcome,
+        "cycles": recording.cycles,
+        "frames": len(recording.frames),
+        "files": files,
+    }
+
+
+def _add_corewar_parser(sub: Any) -> None:
+    """The ``corewar`` subcommand group: battle, hill, show."""
+    corewar = sub.add_parser("corewar", help="Core War (pMARS 0.9.4 rules): battles, hills and pictures")
+    cw = corewar.add_subparsers(dest="corewar_command", required=True, metavar="COREWAR_COMMAND")
+    spec = "a library warrior name (imp, dwarf, paper, ...) or a .red file"
+
+    def placement(parser: argparse.ArgumentParser) -> None:
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument(
+            "--seed", type=_seed, default=None, help="placement seed (default: random, reported)"
+        )
+        group.add_argument(
+            "--position", type=int, default=None, metavar="F", help="pMARS -F: warrior 2 starts at F (>= 100)"
+        )
+
+    fight = cw.add_parser("battle", help="wins, ties, losses and pMARS scores between warriors")
+    fight.add_argument("warriors", nargs="+", metavar="WARRIOR", help=spec)
+    fight.add_argument("--rounds", type=_positive_int, default=100, help="rounds (default 100)")
+    placement(fight)
+    fight.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")
+
+    hill = cw.add_parser("hill", help="one warrior against each of a set of opponents")
+    hill.add_argument("warrior", help=spec)
+    hill.add_argument("opponents", nargs="+", metavar="OPPONENT", help=spec + ", or a folder of them")
+    hill.add_argument("--rounds", type=_positive_int, default=100, help="rounds per opponent (default 100)")
+    hill.add_argument("--seed", type=_seed, default=0, help="placement seed (default 0)")
+    hill.add_argument("--workers", type=_positive_int, default=None, help="processes (default: one per core)")
+    hill.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")
+
+    show = cw.add_parser("show", help="an animated GIF / PNG of core ownership during a battle")
+    show.add_argument("warriors", nargs="+", metavar="WARRIOR", help=spec)
+    show.add_argument("--out", type=Path, default=None, metavar="GIF", help="GIF path (default battle.gif)")
+    show.add_argument(
+        "--png", type=Path, default=None, metavar="PNG", help="also (or only) the last frame as PNG"
+    )
+    placement(show)
+    show.add_argument(
+        "--frames", type=_positive_int, default=None, help="frames over the battle (default 100)"
+    )
+    show.add_argument(
+        "--every", type=_positive_int, default=None, metavar="CYCLES", help="a frame every CYCLES"
+    )
+    show.add_argument(
+        "--cell", type=_positive_int, default=4, metavar="PX", help="pixels per core cell (default 4)"
+    )
+    show.add_argument("--json", type=Path, metavar="PATH", help="also write a summary as JSON")
+
+
 # ---- entry point -------------------------------------------------------------------------------------
 
 
@@ -580,6 +752,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="HTML path (default: report.html beside the db)"
     )
     report.add_argument("--json", type=Path, metavar="PATH", help=argparse.SUPPRESS)
+    _add_corewar_parser(sub)
     return parser
 
 
@@ -652,12 +825,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "league":
             handler = {"run": run_league_command, "status": run_league_status, "report": run_league_report}
             data = handler[args.league_command](args, console)
+        elif args.command == "corewar":
+            handler = {"battle": run_corewar_battle, "hill": run_corewar_hill, "show": run_corewar_show}
+            data = handler[args.corewar_command](args, console)
         else:
             data = run_play(args, console)
     except (RedqueenError, ValueError, TypeError) as err:
         if args.command == "demo":  # the demo's input is checked by argparse: this is a bug, show it
             raise
         command = args.command if args.command != "league" else f"league {args.league_command}"
+        if args.command == "corewar":
+            command = f"corewar {args.corewar_command}"
         print(f"redqueen {command}: error: {err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, EOFError):

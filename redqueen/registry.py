@@ -50,12 +50,19 @@ def make_game(game: str | Game, **params: Any) -> Game:
     return factory(**params)
 
 
+def _corewar(**params: Any) -> Game:
+    from redqueen.envs.corewar.game import CoreWar  # numba and the warriors load only when used
+
+    return CoreWar(**params)
+
+
 def _register_builtins() -> None:
     from redqueen.envs.kuhn_poker import KuhnPoker
     from redqueen.envs.tictactoe import TicTacToe
 
     register_game("kuhn_poker", KuhnPoker, "KuhnPoker-v0")
     register_game("tictactoe", TicTacToe, "TicTacToe-v0")
+    register_game("corewar", _corewar, "CoreWar-v0")
 
 
 _register_builtins()

@@ -21,13 +21,40 @@ from redqueen.envs.corewar.core import (
 )
 from redqueen.envs.corewar.redcode import assemble
 
+# the MARS (numba) and the warrior library load on first use, so the assembler alone stays light
+_LAZY = {
+    "battle": "redqueen.envs.corewar.mars",
+    "BattleResult": "redqueen.envs.corewar.mars",
+    "RoundResult": "redqueen.envs.corewar.mars",
+    "Mars": "redqueen.envs.corewar.mars",
+    "CoreWar": "redqueen.envs.corewar.game",
+    "WarriorAgent": "redqueen.envs.corewar.agents",
+}
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name == "warriors":
+        return importlib.import_module("redqueen.envs.corewar.warriors")
+    raise AttributeError(f"module 'redqueen.envs.corewar' has no attribute {name!r}")
+
+
 __all__ = [
     "MODES",
     "MODIFIERS",
     "OPCODES",
+    "BattleResult",
+    "CoreWar",
+    "Mars",
     "RedcodeError",
+    "RoundResult",
     "Settings",
     "Warrior",
+    "WarriorAgent",
     "assemble",
+    "battle",
     "parse_load_file",
 ]
