@@ -114,6 +114,7 @@ def measure_match(game: str, agent: Any, games: int, seed: int, progress: bool) 
     invalid = int(result.invalid_answers[0])
     wins, draws, losses = (int(x[0]) for x in (result.wins, result.draws, result.losses))
     tokens = after["completion_tokens"] - before["completion_tokens"]
+    prompt_tokens = after["prompt_tokens"] - before["prompt_tokens"]
     seconds = after["seconds"] - before["seconds"]
     requests = after["requests"] - before["requests"]
     return {
@@ -130,6 +131,8 @@ def measure_match(game: str, agent: Any, games: int, seed: int, progress: bool) 
         "mean_return": float(result.mean_returns[0]),
         "completion_tokens": tokens,
         "tokens_per_s": tokens / seconds if seconds > 0 else 0.0,
+        "prompt_tokens": prompt_tokens,
+        "prompt_and_completion_tokens_per_s": (tokens + prompt_tokens) / seconds if seconds > 0 else 0.0,
         "games_per_minute": games / wall * 60,
         "mean_latency_s": seconds / max(requests, 1),
         "wall_s": wall,
@@ -226,6 +229,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         f"{row['exploitability_sampled']:.3f} (sampled, {args.samples}/state)"
                     )
                 print(line, flush=True)
+                partial = {"benchmark": "llm_play", "quick": args.quick, "partial": True, "runs": runs}
+                _write(args.out, partial)
     finally:
         if server is not None:
             server.close()
@@ -251,10 +256,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "baseline": baseline,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": args.threads},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=2) + "\n")
+    _write(args.out, data)
     print(f"written to {args.out}")
     return data
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    """Write the results (after every run too, so a stopped benchmark keeps what it measured)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
 
 
 if __name__ == "__main__":

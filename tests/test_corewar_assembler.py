@@ -30,7 +30,7 @@ from redqueen.envs.corewar import (
     redcode,
 )
 
-GOLDEN = Path(__file__).resolve().parents[1].parent / "shared" / "corewar"
+GOLDEN = Path(__file__).resolve().parent / "data" / "corewar"  # a copy of shared/corewar (pMARS-made)
 HAVE_GOLDEN = (GOLDEN / "golden" / "assembled" / "index.json").is_file()
 golden = pytest.mark.skipif(not HAVE_GOLDEN, reason=f"pMARS golden data not found at {GOLDEN}")
 

@@ -56,6 +56,13 @@ class FakeServer:
                 try:
                     self.answer_request(body)
                 finally:
+                    self.leave()
+
+            def leave(self):
+                # counted out once the answer is ready, before it is sent: the client may send its
+                # next request as soon as it has read this one
+                if not getattr(self, "_left", False):
+                    self._left = True
                     with lock:
                         server.in_flight -= 1
 
@@ -65,6 +72,7 @@ class FakeServer:
                 if fault == "sleep":
                     time.sleep(1.5)
                 elif isinstance(fault, int):
+                    self.leave()
                     self.send_response(fault)
                     self.send_header("Content-Type", "application/json")
                     self.end_headers()
@@ -87,6 +95,7 @@ class FakeServer:
                     "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
                 }
                 data = json.dumps(payload).encode()
+                self.leave()
                 try:
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")

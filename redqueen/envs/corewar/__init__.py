@@ -27,6 +27,7 @@ _LAZY = {
     "BattleResult": "redqueen.envs.corewar.mars",
     "RoundResult": "redqueen.envs.corewar.mars",
     "Mars": "redqueen.envs.corewar.mars",
+    "pmars_rng": "redqueen.envs.corewar.mars",
     "CoreWar": "redqueen.envs.corewar.game",
     "WarriorAgent": "redqueen.envs.corewar.agents",
 }
@@ -57,4 +58,5 @@ __all__ = [
     "assemble",
     "battle",
     "parse_load_file",
+    "pmars_rng",
 ]

@@ -7,8 +7,11 @@ Two ways in:
 * :class:`Mars` runs one round step by step (``load``, ``run(steps)``) and exposes the core, the
   process queues in execution order, the next warrior, P-space and a per-cell "last writer" array.
 
-Both drive the same compiled kernel (``_run``), so a trace taken with :class:`Mars` is exactly the
-battle :func:`battle` plays.
+Both drive the same compiled kernel (``_make_run``'s ``run``, specialised at compile time for
+read/write limits and owner tracking), so a trace taken with :class:`Mars` is exactly the battle
+:func:`battle` plays. The kernel works on int32 core arrays (instruction word, A-field, B-field),
+one shared ring of process queues (pMARS's layout) and no Python objects; it is compiled on first
+use (``cache=True``: once per machine; without a writable cache folder it compiles in memory).
 
 Semantics (pMARS 0.9.4 ``sim.c``/``pos.c`` with ``-DNEW_MODES -DPSPACE``; checked against its
 golden battles and traces in ``shared/corewar``):
@@ -25,8 +28,9 @@ Execution of one step (in-register model)
     ``PC + A`` (``#``: the A-target is the instruction register itself), pre-decrement in core,
     target address, read of both fields of the A-target, post-increment in core. Then the B-operand
     the same way, starting from the register's B-field. A ``#`` B-operand is the current cell
-    *as it is in core after the A-operand's increments* (pMARS reads ``memory[PC]`` there; the
-    ``#`` A-operand uses the register copy). The opcode then works on those register values:
+    *as it is in core after the A-operand's increments* (pMARS 0.9.4 reads ``memory[PC]`` there;
+    the ``#`` A-operand uses the register copy; pMARS 0.9.2 and exhaust-ma read the register for
+    both, available as ``Mars(compat="exhaust")``). The opcode then works on those register values:
 
     * MOV/ADD/SUB/MUL/DIV/MOD with .A .B .AB .BA .F .X .I (.I acts as .F for arithmetic; MOV.I
       copies opcode, modifier and modes from the A-target cell and the fields from the registers);
@@ -77,7 +81,10 @@ Rounds, placement and first mover (:func:`battle`)
     20 retries per warrior and 4 backtracks) and its ``npos()`` fallback are reproduced; ``F`` is
     then only the seed, as in pMARS. The first mover rotates: round r (from 0) is started by
     warrior ``r mod W``. Scores are pMARS's default ``(W*W-1) // S`` points to each of the S
-    survivors of a round (3 per win and 1 per tie for two warriors).
+    survivors of a round (3 per win and 1 per tie for two warriors). Unless a warrior holds an STP
+    (opcodes are only ever copied, so none can appear), :func:`battle` ends a round as soon as a
+    tie is certain (after an SPL, when every living warrior has more processes than turns left,
+    as exhaust-ma does); results, step counts and P-space are those of playing it out.
 """
 
 from __future__ import annotations
@@ -129,6 +136,102 @@ assert OPCODES[_LDP] == "LDP" and OPCODES[_STP] == "STP" and OPCODES[_NOP] == "N
 assert MODIFIERS[_MI] == "I" and MODES[_IMM] == "#" and MODES[7] == ">"
 
 
+# The kernel's opcode.modifier cases, in the order of its `case == k` blocks: the instructions each
+# one runs (MOV.I has a fast path before the switch; CMP is SEQ).
+_CASES = (
+    "DAT.A DAT.B DAT.AB DAT.BA DAT.F DAT.X DAT.I",
+    "MOV.A",
+    "MOV.B",
+    "MOV.AB",
+    "MOV.BA",
+    "MOV.F",
+    "MOV.X",
+    "JMP.A JMP.B JMP.AB JMP.BA JMP.F JMP.X JMP.I",
+    "SPL.A SPL.B SPL.AB SPL.BA SPL.F SPL.X SPL.I",
+    "NOP.A NOP.B NOP.AB NOP.BA NOP.F NOP.X NOP.I",
+    "DJN.A DJN.BA",
+    "DJN.B DJN.AB",
+    "DJN.F DJN.X DJN.I",
+    "JMZ.A JMZ.BA",
+    "JMZ.B JMZ.AB",
+    "JMZ.F JMZ.X JMZ.I",
+    "JMN.A JMN.BA",
+    "JMN.B JMN.AB",
+    "JMN.F JMN.X JMN.I",
+    "SEQ.A CMP.A",
+    "SEQ.B CMP.B",
+    "SEQ.AB CMP.AB",
+    "SEQ.BA CMP.BA",
+    "SEQ.F CMP.F",
+    "SEQ.X CMP.X",
+    "SEQ.I CMP.I",
+    "SNE.A",
+    "SNE.B",
+    "SNE.AB",
+    "SNE.BA",
+    "SNE.F",
+    "SNE.X",
+    "SNE.I",
+    "SLT.A",
+    "SLT.B",
+    "SLT.AB",
+    "SLT.BA",
+    "SLT.F SLT.I",
+    "SLT.X",
+    "LDP.A",
+    "LDP.B LDP.F LDP.X LDP.I",
+    "LDP.AB",
+    "LDP.BA",
+    "STP.A",
+    "STP.B STP.F STP.X STP.I",
+    "STP.AB",
+    "STP.BA",
+    "ADD.A",
+    "ADD.B",
+    "ADD.AB",
+    "ADD.BA",
+    "ADD.F ADD.I",
+    "ADD.X",
+    "SUB.A",
+    "SUB.B",
+    "SUB.AB",
+    "SUB.BA",
+    "SUB.F SUB.I",
+    "SUB.X",
+    "MUL.A",
+    "MUL.B",
+    "MUL.AB",
+    "MUL.BA",
+    "MUL.F MUL.I",
+    "MUL.X",
+    "DIV.A",
+    "DIV.B",
+    "DIV.AB",
+    "DIV.BA",
+    "DIV.F DIV.I",
+    "DIV.X",
+    "MOD.A",
+    "MOD.B",
+    "MOD.AB",
+    "MOD.BA",
+    "MOD.F MOD.I",
+    "MOD.X",
+)
+
+
+def _case_table() -> np.ndarray:
+    """``_CASE[opcode << 3 | modifier]``: the kernel case that runs that instruction."""
+    table = np.full(len(OPCODES) * 8, len(_CASES), dtype=np.int64)
+    for k, spec in enumerate(_CASES):
+        for item in spec.split():
+            op, mod = item.split(".")
+            table[OPCODES.index(op) * 8 + MODIFIERS.index(mod)] = k
+    return table
+
+
+_CASE = _case_table()
+
+
 @_jit
 def _fold(x, pc, limit, m):
     """pMARS ``foldr``/``foldw``: PC + ((x - PC) mod limit) taken in (-limit/2, limit/2]."""
@@ -139,28 +242,6 @@ def _fold(x, pc, limit, m):
     if r >= m:
         r -= m
     return r
-
-
-@_jit
-def _alu(op, x, y, m):
-    """One arithmetic result in [0, m-1], or -1 for a division by zero."""
-    if op == _ADD:
-        r = x + y
-        if r >= m:
-            r -= m
-        return r
-    if op == _SUB:
-        r = x - y
-        if r < 0:
-            r += m
-        return r
-    if op == _MUL:
-        return (x * y) % m
-    if y == 0:
-        return -1
-    if op == _DIV:
-        return x // y
-    return x % y
 
 
 @_jit
@@ -232,8 +313,9 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
         """Execute up to ``limit`` steps of the loaded round; returns the number executed.
 
         ``ins``/``fa``/``fb``: the core (instruction words, A-fields, B-fields; int32). ``owner``: the
-        last writer of each cell (when ``track``). ``queue``: W rings of ``maxproc`` PCs; ``qs``: per
-        warrior head, tail, process count and next living warrior. ``st``: the round state vector.
+        last writer of each cell (when ``track``). ``queue``: one ring of ``W * maxproc + 1`` PCs holding
+        every warrior's FIFO (pMARS's layout); ``qs``: per warrior head, tail, process count and the
+        next living warrior's row. ``st``: the round state vector.
         ``death``: step of death per warrior (-1: alive). ``pspace``: ``psize`` cells per P-space
         slot, ``pslot``: each warrior's slot, ``lastres``: each warrior's P-cell 0.
         """
@@ -281,7 +363,7 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
             else:
                 amode = ir & 7
                 bmode = (ir >> 3) & 7
-                op = ir >> 9
+                ba = bb = 0
 
                 # ---- A-operand: aa/ab = A-/B-field of the A-target, addra = its (read) address
                 if limited:
@@ -384,16 +466,8 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     addrb = pc + irb
                     if addrb >= m:
                         addrb -= m
-                    ba = np.int64(fa[_U(addrb)])
-                    bb = np.int64(fb[_U(addrb)])
                 elif bmode == _IMM:
                     addrb = pc
-                    if legacy:  # pMARS 0.9.2 / exhaust: the instruction register's fields
-                        ba = ira
-                        bb = irb
-                    else:  # pMARS 0.9.4: the current cell as it is in core now, after the A-operand
-                        ba = np.int64(fa[_U(pc)])
-                        bb = np.int64(fb[_U(pc)])
                 elif bmode == _BIND:
                     ptr = pc + irb
                     if ptr >= m:
@@ -401,8 +475,6 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     addrb = ptr + fb[_U(ptr)]
                     if addrb >= m:
                         addrb -= m
-                    ba = np.int64(fa[_U(addrb)])
-                    bb = np.int64(fb[_U(addrb)])
                 elif bmode == _AIND:
                     ptr = pc + irb
                     if ptr >= m:
@@ -410,8 +482,6 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     addrb = ptr + fa[_U(ptr)]
                     if addrb >= m:
                         addrb -= m
-                    ba = np.int64(fa[_U(addrb)])
-                    bb = np.int64(fb[_U(addrb)])
                 elif bmode == _BDEC:
                     ptr = pc + irb
                     if ptr >= m:
@@ -425,8 +495,6 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     addrb = ptr + t
                     if addrb >= m:
                         addrb -= m
-                    ba = np.int64(fa[_U(addrb)])
-                    bb = np.int64(fb[_U(addrb)])
                 elif bmode == _ADEC:
                     ptr = pc + irb
                     if ptr >= m:
@@ -440,8 +508,6 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     addrb = ptr + t
                     if addrb >= m:
                         addrb -= m
-                    ba = np.int64(fa[_U(addrb)])
-                    bb = np.int64(fb[_U(addrb)])
                 elif bmode == _BINC:
                     ptr = pc + irb
                     if ptr >= m:
@@ -485,173 +551,486 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     t += 1
                     qs[_U(cq + _QTAIL)] = t if t != qsize else 0
                 else:
+                    # the B-target's fields (registers): } and > read them before the increment; the other
+                    # modes change nothing between the B-operand and here, so they are read now
+                    if not limited and bmode < _AINC:
+                        if legacy and bmode == _IMM:  # pMARS 0.9.2 / exhaust: the instruction register's
+                            ba = ira
+                            bb = irb
+                        else:  # pMARS 0.9.4 reads a '#' B-operand's cell in core, after the A-operand
+                            ba = np.int64(fa[_U(addrb)])
+                            bb = np.int64(fb[_U(addrb)])
 
                     # ---- execute. tgt: the address queued next (PC+1 unless a jump or skip changes it);
                     # kind 1: the process dies, kind 2: split (queue tgt, then the A-target)
-                    mod = (ir >> 6) & 7
                     kind = 0
                     tgt = pc + 1
                     if tgt == m:
                         tgt = 0
-                    if op == _MOV:
-                        if mod == _MI:
-                            ins[_U(addrb)] = ins[_U(addra)]
-                            fa[_U(addrb)] = aa
-                            fb[_U(addrb)] = ab
-                        elif mod == _MA:
-                            fa[_U(addrb)] = aa
-                        elif mod == _MB:
-                            fb[_U(addrb)] = ab
-                        elif mod == _MAB:
-                            fb[_U(addrb)] = aa
-                        elif mod == _MBA:
-                            fa[_U(addrb)] = ab
-                        elif mod == _MF:
-                            fa[_U(addrb)] = aa
-                            fb[_U(addrb)] = ab
-                        else:
-                            fb[_U(addrb)] = aa
-                            fa[_U(addrb)] = ab
-                        if track:
-                            owner[_U(addrb)] = cq >> 2
-                    elif op == _SPL:
-                        kind = 2
-                    elif op == _DAT:
+                    case = _CASE[ir >> 6]  # one switch on opcode.modifier (see _CASES)
+                    if case == 0:  # DAT
                         kind = 1
-                    elif op == _JMP:
+                    elif case == 1:  # MOV.A
+                        fa[_U(addrb)] = aa
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 2:  # MOV.B
+                        fb[_U(addrb)] = ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 3:  # MOV.AB
+                        fb[_U(addrb)] = aa
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 4:  # MOV.BA
+                        fa[_U(addrb)] = ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 5:  # MOV.F
+                        fa[_U(addrb)] = aa
+                        fb[_U(addrb)] = ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 6:  # MOV.X
+                        fb[_U(addrb)] = aa
+                        fa[_U(addrb)] = ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 7:  # JMP
                         tgt = addra
-                    elif op == _DJN:
-                        if mod in (_MA, _MBA):
-                            v = np.int64(fa[_U(addrb)]) - 1
-                            fa[_U(addrb)] = v if v >= 0 else m1
-                            jump = ba != 1
-                        elif mod in (_MB, _MAB):
-                            v = np.int64(fb[_U(addrb)]) - 1
-                            fb[_U(addrb)] = v if v >= 0 else m1
-                            jump = bb != 1
-                        else:
-                            v = np.int64(fb[_U(addrb)]) - 1
-                            fb[_U(addrb)] = v if v >= 0 else m1
-                            v = np.int64(fa[_U(addrb)]) - 1
-                            fa[_U(addrb)] = v if v >= 0 else m1
-                            jump = ba != 1 or bb != 1
-                        if jump:
-                            tgt = addra
-                        if track:
-                            owner[_U(addrb)] = cq >> 2
-                    elif op == _JMZ or op == _JMN:  # noqa: SIM109 (equality chains become an LLVM switch)
-                        if mod in (_MA, _MBA):
-                            zero = ba == 0
-                        elif mod in (_MB, _MAB):
-                            zero = bb == 0
-                        else:
-                            zero = ba == 0 and bb == 0
-                        if zero == (op == _JMZ):
-                            tgt = addra
-                    elif op == _SEQ or op == _CMP or op == _SNE:  # noqa: SIM109
-                        if mod == _MA:
-                            eq = ba == aa
-                        elif mod == _MB:
-                            eq = bb == ab
-                        elif mod == _MAB:
-                            eq = bb == aa
-                        elif mod == _MBA:
-                            eq = ba == ab
-                        elif mod == _MF:
-                            eq = ba == aa and bb == ab
-                        elif mod == _MX:
-                            eq = bb == aa and ba == ab
-                        else:
-                            eq = ins[_U(raddrb)] == ins[_U(addra)] and ba == aa and bb == ab
-                        if eq != (op == _SNE):
-                            tgt += 1
-                            if tgt == m:
-                                tgt = 0
-                    elif op == _SLT:
-                        if mod == _MA:
-                            lt = aa < ba
-                        elif mod == _MB:
-                            lt = ab < bb
-                        elif mod == _MAB:
-                            lt = aa < bb
-                        elif mod == _MBA:
-                            lt = ab < ba
-                        elif mod == _MX:
-                            lt = aa < bb and ab < ba
-                        else:
-                            lt = aa < ba and ab < bb
-                        if lt:
-                            tgt += 1
-                            if tgt == m:
-                                tgt = 0
-                    elif op == _NOP:
+                    elif case == 8:  # SPL
+                        kind = 2
+                    elif case == 9:  # NOP
                         pass
-                    elif op == _LDP:
-                        i = aa % psize if mod in (_MA, _MAB) else ab % psize
-                        if i != 0:
-                            v = np.int64(pspace[_U(pslot[_U(cq >> 2)] * psize + i)])
-                        else:
-                            v = np.int64(lastres[_U(cq >> 2)])
-                        if mod in (_MA, _MBA):
-                            fa[_U(addrb)] = v
-                        else:
-                            fb[_U(addrb)] = v
+                    elif case == 10:  # DJN.A
+                        v = np.int64(fa[_U(addrb)]) - 1
+                        fa[_U(addrb)] = v if v >= 0 else m1
+                        if ba != 1:
+                            tgt = addra
                         if track:
                             owner[_U(addrb)] = cq >> 2
-                    elif op == _STP:
-                        if mod == _MA:
-                            i = ba % psize
-                            v = aa
-                        elif mod == _MAB:
-                            i = bb % psize
-                            v = aa
-                        elif mod == _MBA:
-                            i = ba % psize
-                            v = ab
-                        else:
-                            i = bb % psize
-                            v = ab
+                    elif case == 11:  # DJN.B
+                        v = np.int64(fb[_U(addrb)]) - 1
+                        fb[_U(addrb)] = v if v >= 0 else m1
+                        if bb != 1:
+                            tgt = addra
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 12:  # DJN.F
+                        v = np.int64(fb[_U(addrb)]) - 1
+                        fb[_U(addrb)] = v if v >= 0 else m1
+                        v = np.int64(fa[_U(addrb)]) - 1
+                        fa[_U(addrb)] = v if v >= 0 else m1
+                        if ba != 1 or bb != 1:
+                            tgt = addra
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 13:  # JMZ.A
+                        if ba == 0:
+                            tgt = addra
+                    elif case == 14:  # JMZ.B
+                        if bb == 0:
+                            tgt = addra
+                    elif case == 15:  # JMZ.F
+                        if ba == 0 and bb == 0:
+                            tgt = addra
+                    elif case == 16:  # JMN.A
+                        if ba != 0:
+                            tgt = addra
+                    elif case == 17:  # JMN.B
+                        if bb != 0:
+                            tgt = addra
+                    elif case == 18:  # JMN.F
+                        if ba != 0 or bb != 0:
+                            tgt = addra
+                    elif case == 19:  # SEQ.A
+                        if ba == aa:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 20:  # SEQ.B
+                        if bb == ab:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 21:  # SEQ.AB
+                        if bb == aa:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 22:  # SEQ.BA
+                        if ba == ab:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 23:  # SEQ.F
+                        if ba == aa and bb == ab:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 24:  # SEQ.X
+                        if bb == aa and ba == ab:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 25:  # SEQ.I
+                        if ins[_U(raddrb)] == ins[_U(addra)] and ba == aa and bb == ab:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 26:  # SNE.A
+                        if ba != aa:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 27:  # SNE.B
+                        if bb != ab:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 28:  # SNE.AB
+                        if bb != aa:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 29:  # SNE.BA
+                        if ba != ab:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 30:  # SNE.F
+                        if not (ba == aa and bb == ab):
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 31:  # SNE.X
+                        if not (bb == aa and ba == ab):
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 32:  # SNE.I
+                        if not (ins[_U(raddrb)] == ins[_U(addra)] and ba == aa and bb == ab):
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 33:  # SLT.A
+                        if aa < ba:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 34:  # SLT.B
+                        if ab < bb:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 35:  # SLT.AB
+                        if aa < bb:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 36:  # SLT.BA
+                        if ab < ba:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 37:  # SLT.F
+                        if aa < ba and ab < bb:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 38:  # SLT.X
+                        if aa < bb and ab < ba:
+                            tgt += 1
+                            if tgt == m:
+                                tgt = 0
+                    elif case == 39:  # LDP.A
+                        i = aa % psize
                         if i != 0:
-                            pspace[_U(pslot[_U(cq >> 2)] * psize + i)] = v
+                            fa[_U(addrb)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            lastres[_U(cq >> 2)] = v
-                    else:  # ADD SUB MUL DIV MOD (.I acts as .F)
-                        if mod == _MA:
-                            r = _alu(op, ba, aa, m)
-                            if r >= 0:
-                                fa[_U(addrb)] = r
-                            r2 = 0
-                        elif mod == _MB:
-                            r = _alu(op, bb, ab, m)
-                            if r >= 0:
-                                fb[_U(addrb)] = r
-                            r2 = 0
-                        elif mod == _MAB:
-                            r = _alu(op, bb, aa, m)
-                            if r >= 0:
-                                fb[_U(addrb)] = r
-                            r2 = 0
-                        elif mod == _MBA:
-                            r = _alu(op, ba, ab, m)
-                            if r >= 0:
-                                fa[_U(addrb)] = r
-                            r2 = 0
-                        elif mod == _MX:
-                            r = _alu(op, bb, aa, m)
-                            r2 = _alu(op, ba, ab, m)
-                            if r >= 0:
-                                fb[_U(addrb)] = r
-                            if r2 >= 0:
-                                fa[_U(addrb)] = r2
+                            fa[_U(addrb)] = lastres[_U(cq >> 2)]
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 40:  # LDP.B
+                        i = ab % psize
+                        if i != 0:
+                            fb[_U(addrb)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            r = _alu(op, ba, aa, m)
-                            r2 = _alu(op, bb, ab, m)
-                            if r >= 0:
-                                fa[_U(addrb)] = r
-                            if r2 >= 0:
-                                fb[_U(addrb)] = r2
-                        if r < 0 or r2 < 0:
+                            fb[_U(addrb)] = lastres[_U(cq >> 2)]
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 41:  # LDP.AB
+                        i = aa % psize
+                        if i != 0:
+                            fb[_U(addrb)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                        else:
+                            fb[_U(addrb)] = lastres[_U(cq >> 2)]
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 42:  # LDP.BA
+                        i = ab % psize
+                        if i != 0:
+                            fa[_U(addrb)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                        else:
+                            fa[_U(addrb)] = lastres[_U(cq >> 2)]
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 43:  # STP.A
+                        i = ba % psize
+                        if i != 0:
+                            pspace[_U(pslot[_U(cq >> 2)] * psize + i)] = aa
+                        else:
+                            lastres[_U(cq >> 2)] = aa
+                    elif case == 44:  # STP.B
+                        i = bb % psize
+                        if i != 0:
+                            pspace[_U(pslot[_U(cq >> 2)] * psize + i)] = ab
+                        else:
+                            lastres[_U(cq >> 2)] = ab
+                    elif case == 45:  # STP.AB
+                        i = bb % psize
+                        if i != 0:
+                            pspace[_U(pslot[_U(cq >> 2)] * psize + i)] = aa
+                        else:
+                            lastres[_U(cq >> 2)] = aa
+                    elif case == 46:  # STP.BA
+                        i = ba % psize
+                        if i != 0:
+                            pspace[_U(pslot[_U(cq >> 2)] * psize + i)] = ab
+                        else:
+                            lastres[_U(cq >> 2)] = ab
+                    elif case == 47:  # ADD.A
+                        v = ba + aa
+                        if v >= m:
+                            v -= m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 48:  # ADD.B
+                        v = bb + ab
+                        if v >= m:
+                            v -= m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 49:  # ADD.AB
+                        v = bb + aa
+                        if v >= m:
+                            v -= m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 50:  # ADD.BA
+                        v = ba + ab
+                        if v >= m:
+                            v -= m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 51:  # ADD.F
+                        v = ba + aa
+                        if v >= m:
+                            v -= m
+                        fa[_U(addrb)] = v
+                        v = bb + ab
+                        if v >= m:
+                            v -= m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 52:  # ADD.X
+                        v = bb + aa
+                        if v >= m:
+                            v -= m
+                        fb[_U(addrb)] = v
+                        v = ba + ab
+                        if v >= m:
+                            v -= m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 53:  # SUB.A
+                        v = ba - aa
+                        if v < 0:
+                            v += m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 54:  # SUB.B
+                        v = bb - ab
+                        if v < 0:
+                            v += m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 55:  # SUB.AB
+                        v = bb - aa
+                        if v < 0:
+                            v += m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 56:  # SUB.BA
+                        v = ba - ab
+                        if v < 0:
+                            v += m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 57:  # SUB.F
+                        v = ba - aa
+                        if v < 0:
+                            v += m
+                        fa[_U(addrb)] = v
+                        v = bb - ab
+                        if v < 0:
+                            v += m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 58:  # SUB.X
+                        v = bb - aa
+                        if v < 0:
+                            v += m
+                        fb[_U(addrb)] = v
+                        v = ba - ab
+                        if v < 0:
+                            v += m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 59:  # MUL.A
+                        v = (ba * aa) % m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 60:  # MUL.B
+                        v = (bb * ab) % m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 61:  # MUL.AB
+                        v = (bb * aa) % m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 62:  # MUL.BA
+                        v = (ba * ab) % m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 63:  # MUL.F
+                        v = (ba * aa) % m
+                        fa[_U(addrb)] = v
+                        v = (bb * ab) % m
+                        fb[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 64:  # MUL.X
+                        v = (bb * aa) % m
+                        fb[_U(addrb)] = v
+                        v = (ba * ab) % m
+                        fa[_U(addrb)] = v
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 65:  # DIV.A
+                        if aa == 0:
                             kind = 1
+                        else:
+                            fa[_U(addrb)] = ba // aa
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 66:  # DIV.B
+                        if ab == 0:
+                            kind = 1
+                        else:
+                            fb[_U(addrb)] = bb // ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 67:  # DIV.AB
+                        if aa == 0:
+                            kind = 1
+                        else:
+                            fb[_U(addrb)] = bb // aa
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 68:  # DIV.BA
+                        if ab == 0:
+                            kind = 1
+                        else:
+                            fa[_U(addrb)] = ba // ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 69:  # DIV.F
+                        if aa == 0:
+                            kind = 1
+                        else:
+                            fa[_U(addrb)] = ba // aa
+                        if ab == 0:
+                            kind = 1
+                        else:
+                            fb[_U(addrb)] = bb // ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 70:  # DIV.X
+                        if aa == 0:
+                            kind = 1
+                        else:
+                            fb[_U(addrb)] = bb // aa
+                        if ab == 0:
+                            kind = 1
+                        else:
+                            fa[_U(addrb)] = ba // ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 71:  # MOD.A
+                        if aa == 0:
+                            kind = 1
+                        else:
+                            fa[_U(addrb)] = ba % aa
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 72:  # MOD.B
+                        if ab == 0:
+                            kind = 1
+                        else:
+                            fb[_U(addrb)] = bb % ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 73:  # MOD.AB
+                        if aa == 0:
+                            kind = 1
+                        else:
+                            fb[_U(addrb)] = bb % aa
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 74:  # MOD.BA
+                        if ab == 0:
+                            kind = 1
+                        else:
+                            fa[_U(addrb)] = ba % ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 75:  # MOD.F
+                        if aa == 0:
+                            kind = 1
+                        else:
+                            fa[_U(addrb)] = ba % aa
+                        if ab == 0:
+                            kind = 1
+                        else:
+                            fb[_U(addrb)] = bb % ab
+                        if track:
+                            owner[_U(addrb)] = cq >> 2
+                    elif case == 76:  # MOD.X
+                        if aa == 0:
+                            kind = 1
+                        else:
+                            fb[_U(addrb)] = bb % aa
+                        if ab == 0:
+                            kind = 1
+                        else:
+                            fa[_U(addrb)] = ba % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
 
