@@ -18,18 +18,22 @@ continues that stream.
 from __future__ import annotations
 
 import copy
-import string
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
+from redqueen.envs.aec import (
+    ILLEGAL_ACTION_MODES,
+    RENDER_MODES,
+    TEXT_CHARSET,
+    TEXT_MAX_LENGTH,
+    IllegalActionMode,
+)
 from redqueen.game import SIMULTANEOUS, Game, IllegalAction, State, UnsupportedRenderMode
 
 __all__ = ["ParallelGameEnv"]
-
-TEXT_MAX_LENGTH = 65536
 
 
 class ParallelGameEnv(ParallelEnv):
@@ -38,7 +42,7 @@ class ParallelGameEnv(ParallelEnv):
 
     metadata: ClassVar[dict[str, Any]] = {
         "name": "redqueen_parallel",
-        "render_modes": ["human", "ansi"],
+        "render_modes": list(RENDER_MODES),
         "is_parallelizable": True,
         "render_fps": 1,
     }
@@ -50,13 +54,13 @@ class ParallelGameEnv(ParallelEnv):
         name: str | None = None,
         render_mode: str | None = None,
         text_observations: bool = False,
-        illegal_action: Literal["terminate", "raise"] = "terminate",
+        illegal_action: IllegalActionMode = "terminate",
     ):
         if not isinstance(game, Game):
             raise TypeError(f"ParallelGameEnv needs a redqueen Game, got {type(game).__name__}")
-        if render_mode not in (None, "human", "ansi"):
+        if render_mode is not None and render_mode not in RENDER_MODES:
             raise UnsupportedRenderMode(f"render_mode must be None, 'human' or 'ansi', got {render_mode!r}")
-        if illegal_action not in ("terminate", "raise"):
+        if illegal_action not in ILLEGAL_ACTION_MODES:
             raise ValueError(f"illegal_action must be 'terminate' or 'raise', got {illegal_action!r}")
         self.game = game
         self.render_mode = render_mode
@@ -74,7 +78,7 @@ class ParallelGameEnv(ParallelEnv):
                 "action_mask": spaces.Box(0, 1, (n_actions,), np.int8),
             }
             if self.text_observations:
-                parts["text"] = spaces.Text(TEXT_MAX_LENGTH, charset=string.printable)
+                parts["text"] = spaces.Text(TEXT_MAX_LENGTH, charset=TEXT_CHARSET)
             self.observation_spaces[agent] = spaces.Dict(parts)
             self.action_spaces[agent] = spaces.Discrete(n_actions)
         self._state: State | None = None
