@@ -127,6 +127,9 @@ _EMPTY = (_DAT << 9) | (_MF << 6) | (_DIR << 3) | _DIR
 # Round state vector (int64), shared by the compiled code and Mars.
 _CUR, _CYCLE, _LEFT, _STEPS, _DONE, _NWAR = range(6)
 _STATE_SIZE = 8
+# An empty cell (DAT.F $0, $0) as the 64-bit words of the core's layout (16-bit: one, 32-bit: two)
+_EMPTY_WIDE16 = int(np.array([_EMPTY, 0, 0, 0], np.uint16).view(np.uint64)[0])
+_EMPTY_WIDE32 = int(np.array([_EMPTY, 0], np.int32).view(np.uint64)[0])
 # Per-warrior scheduling state, 4 int64 per warrior: queue head, queue tail (indices into the one
 # shared ring), processes, and the row (4 x index) of the next living warrior.
 _QHEAD, _QTAIL, _QCOUNT, _QNEXT = range(4)
@@ -245,44 +248,44 @@ def _fold(x, pc, limit, m):
 
 
 @_jit
-def _operand_limited(fa, fb, owner, track, cur, pc, value, irb, mode, m, rlim, wlim, is_b=False):
+def _operand_limited(core, owner, track, cur, pc, value, irb, mode, m, rlim, wlim, is_b=False):
     """One operand under read/write limits (pMARS ``-DRWLIMIT``): (write address, read address,
     A-field, B-field of the target). For the A-operand ``irb`` is the register's B-field (an
     immediate A-operand's B-value); the B-operand reads its fields from core."""
     if mode == _IMM:
         if is_b:
-            return pc, pc, np.int64(fa[pc]), np.int64(fb[pc])
+            return pc, pc, np.int64(core[4 * pc + 1]), np.int64(core[4 * pc + 2])
         return pc, pc, value, irb
     raddr = _fold(pc + value, pc, rlim, m)
     waddr = _fold(pc + value, pc, wlim, m)
     if mode == _DIR:
-        return waddr, raddr, np.int64(fa[raddr]), np.int64(fb[raddr])
+        return waddr, raddr, np.int64(core[4 * raddr + 1]), np.int64(core[4 * raddr + 2])
     # the pointer cell: read-folded for * and @, write-folded for the modes that change it
     if mode >= _ADEC:
         raddr = waddr
     ptr = raddr
     afield = (mode & 1) == 0
-    t = np.int64(fa[ptr]) if afield else np.int64(fb[ptr])
+    t = np.int64(core[4 * ptr + 1]) if afield else np.int64(core[4 * ptr + 2])
     if mode in (_ADEC, _BDEC):
         t = t - 1 if t > 0 else m - 1
         if afield:
-            fa[ptr] = t
+            core[4 * ptr + 1] = t
         else:
-            fb[ptr] = t
+            core[4 * ptr + 2] = t
     if is_b:
         waddr = _fold(waddr + t, pc, wlim, m)
         raddr = _fold(raddr + t, pc, rlim, m)
     else:  # pMARS folds the A-pointer with the read limit only
         raddr = _fold(raddr + t, pc, rlim, m)
         waddr = raddr
-    va = np.int64(fa[raddr])
-    vb = np.int64(fb[raddr])
+    va = np.int64(core[4 * raddr + 1])
+    vb = np.int64(core[4 * raddr + 2])
     if mode >= _AINC:
         t = t + 1 if t + 1 < m else 0
         if afield:
-            fa[ptr] = t
+            core[4 * ptr + 1] = t
         else:
-            fb[ptr] = t
+            core[4 * ptr + 2] = t
     if track and mode >= _ADEC:
         owner[ptr] = cur
     return waddr, raddr, va, vb
@@ -307,12 +310,13 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
     the older way of reading a ``#`` B-operand (see :class:`Mars`'s ``compat``)."""
 
     # fmt: off
-    def run(ins, fa, fb, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc, psize, rlim, wlim,
+    def run(core, wide, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc, psize, rlim, wlim,
             limit, shortcut):
         # fmt: on
         """Execute up to ``limit`` steps of the loaded round; returns the number executed.
 
-        ``ins``/``fa``/``fb``: the core (instruction words, A-fields, B-fields; int32). ``owner``: the
+        ``core``: 4 integers per cell (instruction word, A-field, B-field, unused); ``wide``: the same
+        memory as uint64 (whole-cell copies). ``owner``: the
         last writer of each cell (when ``track``). ``queue``: one ring of ``W * maxproc + 1`` PCs holding
         every warrior's FIFO (pMARS's layout); ``qs``: per warrior head, tail, process count and the
         next living warrior's row. ``st``: the round state vector.
@@ -340,9 +344,9 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
             if h == qsize:
                 h = 0
             qs[_U(cq + _QHEAD)] = h
-            ir = ins[_U(pc)]
-            ira = np.int64(fa[_U(pc)])
-            irb = np.int64(fb[_U(pc)])
+            ir = core[_U(4 * pc)]
+            ira = np.int64(core[_U(4 * pc + 1)])
+            irb = np.int64(core[_U(4 * pc + 2)])
             if not limited and ir == _MOV_I_DIRECT:  # MOV.I $a, $b (an imp): no operand side effects
                 addra = pc + ira
                 if addra >= m:
@@ -350,9 +354,11 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                 addrb = pc + irb
                 if addrb >= m:
                     addrb -= m
-                ins[_U(addrb)] = ins[_U(addra)]
-                fa[_U(addrb)] = fa[_U(addra)]
-                fb[_U(addrb)] = fb[_U(addra)]
+                if core.itemsize == 2:  # (a compile-time constant) a cell is one 64-bit word
+                    wide[_U(addrb)] = wide[_U(addra)]
+                else:
+                    wide[_U(2 * addrb)] = wide[_U(2 * addra)]
+                    wide[_U(2 * addrb + 1)] = wide[_U(2 * addra + 1)]
                 if track:
                     owner[_U(addrb)] = cq >> 2
                 t = qs[_U(cq + _QTAIL)]
@@ -368,14 +374,14 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                 # ---- A-operand: aa/ab = A-/B-field of the A-target, addra = its (read) address
                 if limited:
                     _, addra, aa, ab = _operand_limited(
-                        fa, fb, owner, track, cq >> 2, pc, ira, irb, amode, m, rlim, wlim
+                        core, owner, track, cq >> 2, pc, ira, irb, amode, m, rlim, wlim
                     )
                 elif amode == _DIR:
                     addra = pc + ira
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(fa[_U(addra)])
-                    ab = np.int64(fb[_U(addra)])
+                    aa = np.int64(core[_U(4 * addra + 1)])
+                    ab = np.int64(core[_U(4 * addra + 2)])
                 elif amode == _IMM:
                     addra = pc
                     aa = ira
@@ -384,83 +390,83 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     ptr = pc + ira
                     if ptr >= m:
                         ptr -= m
-                    addra = ptr + fb[_U(ptr)]
+                    addra = ptr + core[_U(4 * ptr + 2)]
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(fa[_U(addra)])
-                    ab = np.int64(fb[_U(addra)])
+                    aa = np.int64(core[_U(4 * addra + 1)])
+                    ab = np.int64(core[_U(4 * addra + 2)])
                 elif amode == _AIND:
                     ptr = pc + ira
                     if ptr >= m:
                         ptr -= m
-                    addra = ptr + fa[_U(ptr)]
+                    addra = ptr + core[_U(4 * ptr + 1)]
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(fa[_U(addra)])
-                    ab = np.int64(fb[_U(addra)])
+                    aa = np.int64(core[_U(4 * addra + 1)])
+                    ab = np.int64(core[_U(4 * addra + 2)])
                 elif amode == _BDEC:
                     ptr = pc + ira
                     if ptr >= m:
                         ptr -= m
-                    t = np.int64(fb[_U(ptr)]) - 1
+                    t = np.int64(core[_U(4 * ptr + 2)]) - 1
                     if t < 0:
                         t = m1
-                    fb[_U(ptr)] = t
+                    core[_U(4 * ptr + 2)] = t
                     if track:
                         owner[_U(ptr)] = cq >> 2
                     addra = ptr + t
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(fa[_U(addra)])
-                    ab = np.int64(fb[_U(addra)])
+                    aa = np.int64(core[_U(4 * addra + 1)])
+                    ab = np.int64(core[_U(4 * addra + 2)])
                 elif amode == _ADEC:
                     ptr = pc + ira
                     if ptr >= m:
                         ptr -= m
-                    t = np.int64(fa[_U(ptr)]) - 1
+                    t = np.int64(core[_U(4 * ptr + 1)]) - 1
                     if t < 0:
                         t = m1
-                    fa[_U(ptr)] = t
+                    core[_U(4 * ptr + 1)] = t
                     if track:
                         owner[_U(ptr)] = cq >> 2
                     addra = ptr + t
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(fa[_U(addra)])
-                    ab = np.int64(fb[_U(addra)])
+                    aa = np.int64(core[_U(4 * addra + 1)])
+                    ab = np.int64(core[_U(4 * addra + 2)])
                 elif amode == _BINC:
                     ptr = pc + ira
                     if ptr >= m:
                         ptr -= m
-                    t = np.int64(fb[_U(ptr)])
+                    t = np.int64(core[_U(4 * ptr + 2)])
                     addra = ptr + t
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(fa[_U(addra)])
-                    ab = np.int64(fb[_U(addra)])
+                    aa = np.int64(core[_U(4 * addra + 1)])
+                    ab = np.int64(core[_U(4 * addra + 2)])
                     t += 1
-                    fb[_U(ptr)] = t if t != m else 0
+                    core[_U(4 * ptr + 2)] = t if t != m else 0
                     if track:
                         owner[_U(ptr)] = cq >> 2
                 else:  # _AINC
                     ptr = pc + ira
                     if ptr >= m:
                         ptr -= m
-                    t = np.int64(fa[_U(ptr)])
+                    t = np.int64(core[_U(4 * ptr + 1)])
                     addra = ptr + t
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(fa[_U(addra)])
-                    ab = np.int64(fb[_U(addra)])
+                    aa = np.int64(core[_U(4 * addra + 1)])
+                    ab = np.int64(core[_U(4 * addra + 2)])
                     t += 1
-                    fa[_U(ptr)] = t if t != m else 0
+                    core[_U(4 * ptr + 1)] = t if t != m else 0
                     if track:
                         owner[_U(ptr)] = cq >> 2
 
                 # ---- B-operand: ba/bb = A-/B-field of the B-target, addrb/raddrb = its write/read address
                 if limited:
                     addrb, raddrb, ba, bb = _operand_limited(
-                        fa, fb, owner, track, cq >> 2, pc, irb, 0, bmode, m, rlim, wlim, True
+                        core, owner, track, cq >> 2, pc, irb, 0, bmode, m, rlim, wlim, True
                     )
                 elif bmode == _DIR:
                     addrb = pc + irb
@@ -472,24 +478,24 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     ptr = pc + irb
                     if ptr >= m:
                         ptr -= m
-                    addrb = ptr + fb[_U(ptr)]
+                    addrb = ptr + core[_U(4 * ptr + 2)]
                     if addrb >= m:
                         addrb -= m
                 elif bmode == _AIND:
                     ptr = pc + irb
                     if ptr >= m:
                         ptr -= m
-                    addrb = ptr + fa[_U(ptr)]
+                    addrb = ptr + core[_U(4 * ptr + 1)]
                     if addrb >= m:
                         addrb -= m
                 elif bmode == _BDEC:
                     ptr = pc + irb
                     if ptr >= m:
                         ptr -= m
-                    t = np.int64(fb[_U(ptr)]) - 1
+                    t = np.int64(core[_U(4 * ptr + 2)]) - 1
                     if t < 0:
                         t = m1
-                    fb[_U(ptr)] = t
+                    core[_U(4 * ptr + 2)] = t
                     if track:
                         owner[_U(ptr)] = cq >> 2
                     addrb = ptr + t
@@ -499,10 +505,10 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     ptr = pc + irb
                     if ptr >= m:
                         ptr -= m
-                    t = np.int64(fa[_U(ptr)]) - 1
+                    t = np.int64(core[_U(4 * ptr + 1)]) - 1
                     if t < 0:
                         t = m1
-                    fa[_U(ptr)] = t
+                    core[_U(4 * ptr + 1)] = t
                     if track:
                         owner[_U(ptr)] = cq >> 2
                     addrb = ptr + t
@@ -512,37 +518,37 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     ptr = pc + irb
                     if ptr >= m:
                         ptr -= m
-                    t = np.int64(fb[_U(ptr)])
+                    t = np.int64(core[_U(4 * ptr + 2)])
                     addrb = ptr + t
                     if addrb >= m:
                         addrb -= m
-                    ba = np.int64(fa[_U(addrb)])
-                    bb = np.int64(fb[_U(addrb)])
+                    ba = np.int64(core[_U(4 * addrb + 1)])
+                    bb = np.int64(core[_U(4 * addrb + 2)])
                     t += 1
-                    fb[_U(ptr)] = t if t != m else 0
+                    core[_U(4 * ptr + 2)] = t if t != m else 0
                     if track:
                         owner[_U(ptr)] = cq >> 2
                 else:  # _AINC
                     ptr = pc + irb
                     if ptr >= m:
                         ptr -= m
-                    t = np.int64(fa[_U(ptr)])
+                    t = np.int64(core[_U(4 * ptr + 1)])
                     addrb = ptr + t
                     if addrb >= m:
                         addrb -= m
-                    ba = np.int64(fa[_U(addrb)])
-                    bb = np.int64(fb[_U(addrb)])
+                    ba = np.int64(core[_U(4 * addrb + 1)])
+                    bb = np.int64(core[_U(4 * addrb + 2)])
                     t += 1
-                    fa[_U(ptr)] = t if t != m else 0
+                    core[_U(4 * ptr + 1)] = t if t != m else 0
                     if track:
                         owner[_U(ptr)] = cq >> 2
                 if not limited:
                     raddrb = addrb
 
                 if (ir >> 6) == _MOV_I:  # fast path for the commonest instruction
-                    ins[_U(addrb)] = ins[_U(addra)]
-                    fa[_U(addrb)] = aa
-                    fb[_U(addrb)] = ab
+                    core[_U(4 * addrb)] = core[_U(4 * addra)]
+                    core[_U(4 * addrb + 1)] = aa
+                    core[_U(4 * addrb + 2)] = ab
                     if track:
                         owner[_U(addrb)] = cq >> 2
                     t = qs[_U(cq + _QTAIL)]
@@ -558,8 +564,8 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                             ba = ira
                             bb = irb
                         else:  # pMARS 0.9.4 reads a '#' B-operand's cell in core, after the A-operand
-                            ba = np.int64(fa[_U(addrb)])
-                            bb = np.int64(fb[_U(addrb)])
+                            ba = np.int64(core[_U(4 * addrb + 1)])
+                            bb = np.int64(core[_U(4 * addrb + 2)])
 
                     # ---- execute. tgt: the address queued next (PC+1 unless a jump or skip changes it);
                     # kind 1: the process dies, kind 2: split (queue tgt, then the A-target)
@@ -571,29 +577,29 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     if case == 0:  # DAT
                         kind = 1
                     elif case == 1:  # MOV.A
-                        fa[_U(addrb)] = aa
+                        core[_U(4 * addrb + 1)] = aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 2:  # MOV.B
-                        fb[_U(addrb)] = ab
+                        core[_U(4 * addrb + 2)] = ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 3:  # MOV.AB
-                        fb[_U(addrb)] = aa
+                        core[_U(4 * addrb + 2)] = aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 4:  # MOV.BA
-                        fa[_U(addrb)] = ab
+                        core[_U(4 * addrb + 1)] = ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 5:  # MOV.F
-                        fa[_U(addrb)] = aa
-                        fb[_U(addrb)] = ab
+                        core[_U(4 * addrb + 1)] = aa
+                        core[_U(4 * addrb + 2)] = ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 6:  # MOV.X
-                        fb[_U(addrb)] = aa
-                        fa[_U(addrb)] = ab
+                        core[_U(4 * addrb + 2)] = aa
+                        core[_U(4 * addrb + 1)] = ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 7:  # JMP
@@ -603,24 +609,24 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     elif case == 9:  # NOP
                         pass
                     elif case == 10:  # DJN.A
-                        v = np.int64(fa[_U(addrb)]) - 1
-                        fa[_U(addrb)] = v if v >= 0 else m1
+                        v = np.int64(core[_U(4 * addrb + 1)]) - 1
+                        core[_U(4 * addrb + 1)] = v if v >= 0 else m1
                         if ba != 1:
                             tgt = addra
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 11:  # DJN.B
-                        v = np.int64(fb[_U(addrb)]) - 1
-                        fb[_U(addrb)] = v if v >= 0 else m1
+                        v = np.int64(core[_U(4 * addrb + 2)]) - 1
+                        core[_U(4 * addrb + 2)] = v if v >= 0 else m1
                         if bb != 1:
                             tgt = addra
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 12:  # DJN.F
-                        v = np.int64(fb[_U(addrb)]) - 1
-                        fb[_U(addrb)] = v if v >= 0 else m1
-                        v = np.int64(fa[_U(addrb)]) - 1
-                        fa[_U(addrb)] = v if v >= 0 else m1
+                        v = np.int64(core[_U(4 * addrb + 2)]) - 1
+                        core[_U(4 * addrb + 2)] = v if v >= 0 else m1
+                        v = np.int64(core[_U(4 * addrb + 1)]) - 1
+                        core[_U(4 * addrb + 1)] = v if v >= 0 else m1
                         if ba != 1 or bb != 1:
                             tgt = addra
                         if track:
@@ -674,7 +680,7 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                             if tgt == m:
                                 tgt = 0
                     elif case == 25:  # SEQ.I
-                        if ins[_U(raddrb)] == ins[_U(addra)] and ba == aa and bb == ab:
+                        if core[_U(4 * raddrb)] == core[_U(4 * addra)] and ba == aa and bb == ab:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
@@ -709,7 +715,7 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                             if tgt == m:
                                 tgt = 0
                     elif case == 32:  # SNE.I
-                        if not (ins[_U(raddrb)] == ins[_U(addra)] and ba == aa and bb == ab):
+                        if not (core[_U(4 * raddrb)] == core[_U(4 * addra)] and ba == aa and bb == ab):
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
@@ -746,33 +752,33 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     elif case == 39:  # LDP.A
                         i = aa % psize
                         if i != 0:
-                            fa[_U(addrb)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                            core[_U(4 * addrb + 1)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            fa[_U(addrb)] = lastres[_U(cq >> 2)]
+                            core[_U(4 * addrb + 1)] = lastres[_U(cq >> 2)]
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 40:  # LDP.B
                         i = ab % psize
                         if i != 0:
-                            fb[_U(addrb)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                            core[_U(4 * addrb + 2)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            fb[_U(addrb)] = lastres[_U(cq >> 2)]
+                            core[_U(4 * addrb + 2)] = lastres[_U(cq >> 2)]
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 41:  # LDP.AB
                         i = aa % psize
                         if i != 0:
-                            fb[_U(addrb)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                            core[_U(4 * addrb + 2)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            fb[_U(addrb)] = lastres[_U(cq >> 2)]
+                            core[_U(4 * addrb + 2)] = lastres[_U(cq >> 2)]
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 42:  # LDP.BA
                         i = ab % psize
                         if i != 0:
-                            fa[_U(addrb)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                            core[_U(4 * addrb + 1)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            fa[_U(addrb)] = lastres[_U(cq >> 2)]
+                            core[_U(4 * addrb + 1)] = lastres[_U(cq >> 2)]
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 43:  # STP.A
@@ -803,234 +809,234 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                         v = ba + aa
                         if v >= m:
                             v -= m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 48:  # ADD.B
                         v = bb + ab
                         if v >= m:
                             v -= m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 49:  # ADD.AB
                         v = bb + aa
                         if v >= m:
                             v -= m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 50:  # ADD.BA
                         v = ba + ab
                         if v >= m:
                             v -= m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 51:  # ADD.F
                         v = ba + aa
                         if v >= m:
                             v -= m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         v = bb + ab
                         if v >= m:
                             v -= m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 52:  # ADD.X
                         v = bb + aa
                         if v >= m:
                             v -= m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         v = ba + ab
                         if v >= m:
                             v -= m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 53:  # SUB.A
                         v = ba - aa
                         if v < 0:
                             v += m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 54:  # SUB.B
                         v = bb - ab
                         if v < 0:
                             v += m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 55:  # SUB.AB
                         v = bb - aa
                         if v < 0:
                             v += m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 56:  # SUB.BA
                         v = ba - ab
                         if v < 0:
                             v += m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 57:  # SUB.F
                         v = ba - aa
                         if v < 0:
                             v += m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         v = bb - ab
                         if v < 0:
                             v += m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 58:  # SUB.X
                         v = bb - aa
                         if v < 0:
                             v += m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         v = ba - ab
                         if v < 0:
                             v += m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 59:  # MUL.A
                         v = (ba * aa) % m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 60:  # MUL.B
                         v = (bb * ab) % m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 61:  # MUL.AB
                         v = (bb * aa) % m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 62:  # MUL.BA
                         v = (ba * ab) % m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 63:  # MUL.F
                         v = (ba * aa) % m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         v = (bb * ab) % m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 64:  # MUL.X
                         v = (bb * aa) % m
-                        fb[_U(addrb)] = v
+                        core[_U(4 * addrb + 2)] = v
                         v = (ba * ab) % m
-                        fa[_U(addrb)] = v
+                        core[_U(4 * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 65:  # DIV.A
                         if aa == 0:
                             kind = 1
                         else:
-                            fa[_U(addrb)] = ba // aa
+                            core[_U(4 * addrb + 1)] = ba // aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 66:  # DIV.B
                         if ab == 0:
                             kind = 1
                         else:
-                            fb[_U(addrb)] = bb // ab
+                            core[_U(4 * addrb + 2)] = bb // ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 67:  # DIV.AB
                         if aa == 0:
                             kind = 1
                         else:
-                            fb[_U(addrb)] = bb // aa
+                            core[_U(4 * addrb + 2)] = bb // aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 68:  # DIV.BA
                         if ab == 0:
                             kind = 1
                         else:
-                            fa[_U(addrb)] = ba // ab
+                            core[_U(4 * addrb + 1)] = ba // ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 69:  # DIV.F
                         if aa == 0:
                             kind = 1
                         else:
-                            fa[_U(addrb)] = ba // aa
+                            core[_U(4 * addrb + 1)] = ba // aa
                         if ab == 0:
                             kind = 1
                         else:
-                            fb[_U(addrb)] = bb // ab
+                            core[_U(4 * addrb + 2)] = bb // ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 70:  # DIV.X
                         if aa == 0:
                             kind = 1
                         else:
-                            fb[_U(addrb)] = bb // aa
+                            core[_U(4 * addrb + 2)] = bb // aa
                         if ab == 0:
                             kind = 1
                         else:
-                            fa[_U(addrb)] = ba // ab
+                            core[_U(4 * addrb + 1)] = ba // ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 71:  # MOD.A
                         if aa == 0:
                             kind = 1
                         else:
-                            fa[_U(addrb)] = ba % aa
+                            core[_U(4 * addrb + 1)] = ba % aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 72:  # MOD.B
                         if ab == 0:
                             kind = 1
                         else:
-                            fb[_U(addrb)] = bb % ab
+                            core[_U(4 * addrb + 2)] = bb % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 73:  # MOD.AB
                         if aa == 0:
                             kind = 1
                         else:
-                            fb[_U(addrb)] = bb % aa
+                            core[_U(4 * addrb + 2)] = bb % aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 74:  # MOD.BA
                         if ab == 0:
                             kind = 1
                         else:
-                            fa[_U(addrb)] = ba % ab
+                            core[_U(4 * addrb + 1)] = ba % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 75:  # MOD.F
                         if aa == 0:
                             kind = 1
                         else:
-                            fa[_U(addrb)] = ba % aa
+                            core[_U(4 * addrb + 1)] = ba % aa
                         if ab == 0:
                             kind = 1
                         else:
-                            fb[_U(addrb)] = bb % ab
+                            core[_U(4 * addrb + 2)] = bb % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 76:  # MOD.X
                         if aa == 0:
                             kind = 1
                         else:
-                            fb[_U(addrb)] = bb % aa
+                            core[_U(4 * addrb + 2)] = bb % aa
                         if ab == 0:
                             kind = 1
                         else:
-                            fa[_U(addrb)] = ba % ab
+                            core[_U(4 * addrb + 1)] = ba % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
 
@@ -1124,23 +1130,26 @@ def _runner(limited: bool, track: bool, legacy: bool = False) -> Any:
 
 # fmt: off
 @_jit
-def _load(ins, fa, fb, owner, track, queue, qs, st, death, code_ins, code_a, code_b, code_off, code_len,
+def _load(core, wide, owner, track, queue, qs, st, death, code_ins, code_a, code_b, code_off, code_len,
           starts, positions, first, m, maxproc, budget):
     # fmt: on
     """Clear the core, copy the warriors to ``positions``, give each one process and reset the round."""
     nwar = code_len.shape[0]
-    ins[:] = _EMPTY
-    fa[:] = 0
-    fb[:] = 0
+    if core.itemsize == 2:  # (a compile-time constant) one 64-bit word per cell
+        wide[:] = _EMPTY_WIDE16
+    else:
+        for x in range(m):
+            wide[2 * x] = _EMPTY_WIDE32
+            wide[2 * x + 1] = 0
     if track:
         owner[:] = -1
     for w in range(nwar):
         p = positions[w]
         for k in range(code_len[w]):
             addr = (p + k) % m
-            ins[addr] = code_ins[code_off[w] + k]
-            fa[addr] = code_a[code_off[w] + k]
-            fb[addr] = code_b[code_off[w] + k]
+            core[4 * addr] = code_ins[code_off[w] + k]
+            core[4 * addr + 1] = code_a[code_off[w] + k]
+            core[4 * addr + 2] = code_b[code_off[w] + k]
             if track:
                 owner[addr] = w
         qs[w * 4 + _QCOUNT] = 1
@@ -1171,22 +1180,21 @@ def _make_battle(limited: bool) -> Any:
         # fmt: on
         """All rounds of a battle: round r loads at ``positions[r]`` and is started by warrior r mod W."""
         nwar = code_len.shape[0]
-        ins = np.empty(m, np.int32)
-        fa = np.empty(m, np.int32)
-        fb = np.empty(m, np.int32)
+        core = np.empty(4 * m, code_ins.dtype)
+        wide = core.view(np.uint64)
         owner = np.empty(1, np.int32)
-        queue = np.empty(nwar * maxproc + 1, np.int32)
+        queue = np.empty(nwar * maxproc + 1, code_ins.dtype)
         qs = np.empty(nwar * 4, np.int64)
         st = np.zeros(_STATE_SIZE, np.int64)
         death = np.empty(nwar, np.int64)
         for r in range(positions.shape[0]):
-            _load(ins, fa, fb, owner, False, queue, qs, st, death, code_ins, code_a, code_b, code_off,
+            _load(core, wide, owner, False, queue, qs, st, death, code_ins, code_a, code_b, code_off,
                   code_len, starts, positions[r], r % nwar, m, maxproc, budget)  # fmt: skip
             if limited:
-                _run_limits(ins, fa, fb, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc,
+                _run_limits(core, wide, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc,
                             psize, rlim, wlim, _UNLIMITED, shortcut)  # fmt: skip
             else:
-                _run_plain(ins, fa, fb, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc,
+                _run_plain(core, wide, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc,
                            psize, rlim, wlim, _UNLIMITED, shortcut)  # fmt: skip
             out_steps[r] = st[_STEPS]
             for w in range(nwar):
@@ -1247,13 +1255,20 @@ def _encode(warrior: Any, settings: Settings, index: int) -> _Code:
     )
 
 
-def _pack(codes: Sequence[_Code]) -> tuple[np.ndarray, ...]:
+def _cell_dtype(m: int) -> type:
+    """The core's integer type: 16 bits where every field and word fits (cores up to 65,536 cells, so
+    a cell's word and fields share one 8-byte slot and the 94nop core fits in 64 KiB), else 32."""
+    return np.uint16 if m <= 1 << 16 else np.int32
+
+
+def _pack(codes: Sequence[_Code], m: int) -> tuple[np.ndarray, ...]:
     lengths = np.array([len(c.ins) for c in codes], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
 
     def cat(name: str) -> np.ndarray:
         parts = [getattr(c, name) for c in codes]
-        return np.concatenate(parts).astype(np.int32) if lengths.sum() else np.zeros(1, np.int32)
+        dtype = _cell_dtype(m)
+        return np.concatenate(parts).astype(dtype) if lengths.sum() else np.zeros(1, dtype)
 
     starts = np.array([c.start for c in codes], dtype=np.int64)
     return cat("ins"), cat("a"), cat("b"), offsets, lengths, starts
@@ -1491,7 +1506,7 @@ def battle(
     codes = [_encode(w, settings, i) for i, w in enumerate(ws)]
     first_seed = _initial_seed(fixed_position, seed, settings)
     positions = _round_positions(nwar, rounds, first_seed, settings)
-    code_ins, code_a, code_b, offsets, lengths, starts = _pack(codes)
+    code_ins, code_a, code_b, offsets, lengths, starts = _pack(codes, m)
     _check_overlap([int(n) for n in lengths], positions, m)
 
     psize = settings.pspace
@@ -1578,9 +1593,11 @@ class Mars:
         if compat == "exhaust" and limited:
             raise ValueError("compat='exhaust' has no read/write limits")
         self._run = _runner(limited, self.track_owner, compat == "exhaust")
-        self._ins = np.full(m, _EMPTY, dtype=np.int32)
-        self._a = np.zeros(m, dtype=np.int32)
-        self._b = np.zeros(m, dtype=np.int32)
+        # one slot of 4 integers per cell (word, A-field, B-field, unused): a cell is one cache line
+        self._core = np.zeros(4 * m, dtype=_cell_dtype(m))
+        self._core[0::4] = _EMPTY
+        self._ins, self._a, self._b = self._core[0::4], self._core[1::4], self._core[2::4]
+        self._wide = self._core.view(np.uint64)
         self._owner = np.full(m if self.track_owner else 1, -1, dtype=np.int32)
         self._st = np.zeros(_STATE_SIZE, dtype=np.int64)
         self._st[_DONE] = 1
@@ -1617,7 +1634,7 @@ class Mars:
             raise ValueError(f"first must be in [0, {nwar - 1}], got {first}")
         pos = np.array([int(p) % m for p in positions], dtype=np.int64)
         codes = [_encode(w, s, i) for i, w in enumerate(ws)]
-        code_ins, code_a, code_b, offsets, lengths, starts = _pack(codes)
+        code_ins, code_a, code_b, offsets, lengths, starts = _pack(codes, m)
         _check_overlap([int(n) for n in lengths], pos[None, :], m)
 
         pins = tuple(c.pin for c in codes)
@@ -1627,11 +1644,11 @@ class Mars:
             self._lastres = np.full(nwar, m - 1, dtype=np.int64)
             self._pins = pins
         self._nwar = nwar
-        self._queue = np.zeros(nwar * s.processes + 1, dtype=np.int32)
+        self._queue = np.zeros(nwar * s.processes + 1, dtype=self._core.dtype)
         self._qs = np.zeros(nwar * 4, dtype=np.int64)
         self._death = np.full(nwar, -1, dtype=np.int64)
         _load(
-            self._ins, self._a, self._b, self._owner, self.track_owner, self._queue, self._qs, self._st,
+            self._core, self._wide, self._owner, self.track_owner, self._queue, self._qs, self._st,
             self._death, code_ins, code_a, code_b, offsets, lengths, starts, pos, int(first), m,
             s.processes, s.cycles * nwar,
         )  # fmt: skip
@@ -1650,7 +1667,7 @@ class Mars:
         rlim, wlim = s.read_limit or m, s.write_limit or m
         # fmt: off
         n = self._run(
-            self._ins, self._a, self._b, self._owner, self._queue, self._qs, self._st, self._death,
+            self._core, self._wide, self._owner, self._queue, self._qs, self._st, self._death,
             self._pspace, self._pslot, self._lastres, m, s.processes, s.pspace, rlim, wlim, limit, False,
         )
         # fmt: on
@@ -1729,7 +1746,8 @@ class Mars:
 
     @property
     def raw_core(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The live core arrays (instruction words, A-fields, B-fields; int32). A word is
+        """Live views of the core (instruction words, A-fields, B-fields; uint16 up to 65,536 cells,
+        else int32). A word is
         ``opcode << 9 | modifier << 6 | b_mode << 3 | a_mode``. Do not resize them."""
         return self._ins, self._a, self._b
 
