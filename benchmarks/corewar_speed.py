@@ -2,7 +2,9 @@
 
 The same pairs of the project's own warriors, the same positions (pMARS's ``-F 4000`` sequence:
 round 1 at 4000, later rounds from pMARS's generator, the first mover alternating as pMARS does), one
-core (``OMP_NUM_THREADS=1``, one process):
+core (``OMP_NUM_THREADS=1``, one process). The two simulators run alternately ``--repeats`` times,
+timed by this thread's CPU time; the ratio is the median of the per-pair ratios (rounds/s are from
+each one's fastest run):
 
 * ``imp`` vs ``imp``: every round is a full-length tie (160,000 instructions);
 * ``stone`` vs ``paper``: a bomber against a replicator;
@@ -81,13 +83,35 @@ class Exhaust:
         return wins_a, wins_b, ties
 
 
-def best_of(repeats: int, run: Any) -> tuple[float, Any]:
-    best, out = float("inf"), None
+def timed(run: Any) -> tuple[float, float, Any]:
+    """(CPU seconds of this thread, wall seconds, result) of one call."""
+    cpu, wall = time.thread_time(), time.perf_counter()
+    out = run()
+    return time.thread_time() - cpu, time.perf_counter() - wall, out
+
+
+def paired(repeats: int, ours: Any, theirs: Any) -> dict[str, Any]:
+    """Run the two alternately ``repeats`` times. On a shared machine both the machine's speed and
+    other processes' load drift; alternating the runs and taking the median of the per-pair ratios
+    (CPU time of this thread, so time spent descheduled is not counted) cancels most of that."""
+    rows = []
+    out_ours = out_theirs = None
     for _ in range(repeats):
-        started = time.perf_counter()
-        out = run()
-        best = min(best, time.perf_counter() - started)
-    return best, out
+        c1, w1, out_ours = timed(ours)
+        c2, w2, out_theirs = timed(theirs)
+        rows.append((c1, w1, c2, w2))
+    cpu_ours, wall_ours, cpu_theirs, wall_theirs = (sorted(col) for col in zip(*rows, strict=True))
+    ratios = sorted(c2 / c1 for c1, _, c2, _ in rows)
+    return {
+        "ours": out_ours,
+        "theirs": out_theirs,
+        "ours_s": cpu_ours[0],
+        "theirs_s": cpu_theirs[0],
+        "ours_wall_s": wall_ours[0],
+        "theirs_wall_s": wall_theirs[0],
+        "ratio": ratios[len(ratios) // 2],
+        "ratio_range": [ratios[0], ratios[-1]],
+    }
 
 
 def time_pmars(binary: str, a: str, b: str, rounds: int) -> float | None:
@@ -110,11 +134,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="smoke run: few rounds, one repeat")
-    parser.add_argument("--repeats", type=int, default=5, help="best of this many runs (default 5)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 4 rounds, one repeat")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="alternating runs of each simulator (default 15)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "corewar_speed.json")
     args = parser.parse_args(argv)
-    repeats = 1 if args.quick else args.repeats
+    repeats = args.repeats or (1 if args.quick else 15)
+    if repeats < 1:
+        parser.error("--repeats must be >= 1")
 
     from redqueen.envs.corewar import Settings, warriors
     from redqueen.envs.corewar.mars import _round_positions, battle
@@ -133,11 +161,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         positions = [
             int(p) for p in _round_positions(2, rounds, POSITION - settings.mindistance, settings)[:, 1]
         ]
-        ours_s, ours = best_of(
-            repeats, lambda a=a, b=b, n=rounds: battle([a, b], n, POSITION, settings=settings)
-        )
         ea, eb = exhaust.warrior(a), exhaust.warrior(b)
-        exh_s, exh = best_of(repeats, lambda ea=ea, eb=eb, p=positions: exhaust.battle(ea, eb, p))
+        run = paired(
+            repeats,
+            lambda a=a, b=b, n=rounds: battle([a, b], n, POSITION, settings=settings),
+            lambda ea=ea, eb=eb, p=positions: exhaust.battle(ea, eb, p),
+        )
+        ours, exh, ours_s, exh_s = run["ours"], run["theirs"], run["ours_s"], run["theirs_s"]
         ours_wlt = (ours.wins[0], ours.wins[1], ours.ties)
         if ours_wlt != exh:
             raise SystemExit(f"{a_name} vs {b_name}: redqueen {ours_wlt} but exhaust-ma {exh} (a, b, ties)")
@@ -149,19 +179,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "instructions": steps,
             "redqueen": {
                 "seconds": ours_s,
+                "wall_seconds": run["ours_wall_s"],
                 "rounds_per_s": rounds / ours_s,
                 "instructions_per_s": steps / ours_s,
             },
             "exhaust_ma": {
                 "seconds": exh_s,
+                "wall_seconds": run["theirs_wall_s"],
                 "rounds_per_s": rounds / exh_s,
                 "instructions_per_s": steps / exh_s,
             },
-            "ratio": exh_s / ours_s,
+            "ratio": run["ratio"],
+            "ratio_range": run["ratio_range"],
         }
         line = (
             f"corewar {row['pair']:<16} rounds/s: redqueen {rounds / ours_s:,.0f}, exhaust-ma "
-            f"{rounds / exh_s:,.0f}, ratio {row['ratio']:.2f} ({steps / ours_s / 1e6:.0f}M instructions/s)"
+            f"{rounds / exh_s:,.0f}, ratio {row['ratio']:.2f} (range {run['ratio_range'][0]:.2f}-"
+            f"{run['ratio_range'][1]:.2f}; {steps / ours_s / 1e6:.0f}M instructions/s)"
         )
         if pmars:
             pm = time_pmars(pmars, a_name, b_name, rounds)

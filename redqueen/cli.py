@@ -753,6 +753,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", type=Path, metavar="PATH", help=argparse.SUPPRESS)
     _add_corewar_parser(sub)
+    from redqueen.envs.debate.cli import add_parser as _add_debate_parser
+
+    _add_debate_parser(sub)
+    from redqueen.trainers.llm_selfplay.cli import add_parser as _add_llm_selfplay_parser
+
+    _add_llm_selfplay_parser(sub)
     return parser
 
 
@@ -828,6 +834,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "corewar":
             handler = {"battle": run_corewar_battle, "hill": run_corewar_hill, "show": run_corewar_show}
             data = handler[args.corewar_command](args, console)
+        elif callable(getattr(args, "handler", None)):  # a group added by a module's add_parser(sub)
+            data = args.handler(args, console)
         else:
             data = run_play(args, console)
     except (RedqueenError, ValueError, TypeError) as err:

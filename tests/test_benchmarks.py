@@ -89,3 +89,18 @@ def test_llm_play_quick_run_against_a_real_local_server(tmp_path, capsys):
         assert 0 <= kuhn[key] <= 1
     assert data["baseline"]["random_exploitability_kuhn"] == pytest.approx(11 / 24)
     assert "exploitability" in capsys.readouterr().out
+
+
+def test_corewar_speed_quick_run_checks_results_and_writes_json(tmp_path, capsys):
+    pytest.importorskip("exhaust_ma")
+    bench = load_benchmark("corewar_speed")
+    out = tmp_path / "corewar_speed.json"
+    bench.main(["--quick", "--repeats", "2", "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert [row["pair"] for row in data["results"]] == ["imp vs imp", "stone vs paper", "silk vs silk"]
+    for row in data["results"]:
+        assert sum(row["results_a_b_ties"]) == row["rounds"] == 4
+        assert row["ratio_range"][0] <= row["ratio"] <= row["ratio_range"][1]
+        assert row["redqueen"]["instructions_per_s"] > 0 and row["exhaust_ma"]["rounds_per_s"] > 0
+    assert data["results"][0]["results_a_b_ties"] == [0, 0, 4]  # imp vs imp: full-length ties
+    assert "ratio" in capsys.readouterr().out

@@ -24,13 +24,32 @@ _LAZY = {
 
 __all__ = ["AGENT_NAMES", "Agent", "AgentError", "RandomAgent", "agent_games", "make_agent", *_LAZY]
 
+# scripted experts that live beside their game (reachable by short name, not re-exported here)
+_GAME_AGENTS = {
+    "GreedyProposer": "redqueen.envs.negotiation.agents",
+    "FairSplitter": "redqueen.envs.negotiation.agents",
+    "Conceder": "redqueen.envs.negotiation.agents",
+    "ScriptedSpyAgent": "redqueen.envs.spy.agents",
+    "GreedyDebater": "redqueen.envs.debate.agents",
+    "MinimaxDebater": "redqueen.envs.debate.agents",
+    "MCTSDebater": "redqueen.envs.debate.agents",
+}
+# classes whose constructor takes the game itself
+_TAKES_GAME = {"CFRAgent", "ScriptedSpyAgent", "GreedyDebater", "MinimaxDebater", "MCTSDebater"}
+_NEGOTIATION_GAMES = ("negotiation", "resource_trading", "price_bargaining")
+
 # short name -> {game id or "*": (class name, kwargs)}
 _BY_NAME: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
     "random": {"*": ("RandomAgent", {})},
     "nash": {"kuhn_poker": ("KuhnNashAgent", {}), "tictactoe": ("MinimaxAgent", {})},
-    "minimax": {"tictactoe": ("MinimaxAgent", {})},
+    "minimax": {"tictactoe": ("MinimaxAgent", {}), "debate": ("MinimaxDebater", {})},
+    "mcts": {"debate": ("MCTSDebater", {})},
     "cfr": {"kuhn_poker": ("CFRAgent", {"game": "kuhn_poker"})},
     "human": {"*": ("HumanAgent", {})},
+    "greedy": {**{g: ("GreedyProposer", {}) for g in _NEGOTIATION_GAMES}, "debate": ("GreedyDebater", {})},
+    "fair": {g: ("FairSplitter", {}) for g in _NEGOTIATION_GAMES},
+    "conceder": {g: ("Conceder", {}) for g in _NEGOTIATION_GAMES},
+    "scripted": {"whoisthespy": ("ScriptedSpyAgent", {"game": "whoisthespy"})},
 }
 AGENT_NAMES = tuple(_BY_NAME)
 
@@ -60,8 +79,18 @@ def make_agent(spec: str | Agent, game: str | Game, seed: int | None = None, **k
         usable = [n for n, t in _BY_NAME.items() if game_id in t or "*" in t]
         raise ValueError(f"agent {spec!r} is not defined for {game_id!r}; available: {', '.join(usable)}")
     cls_name, defaults = entry
-    cls = globals()["RandomAgent"] if cls_name == "RandomAgent" else __getattr__(cls_name)
+    if cls_name == "RandomAgent":
+        cls = RandomAgent
+    elif cls_name in _GAME_AGENTS:
+        cls = getattr(importlib.import_module(_GAME_AGENTS[cls_name]), cls_name)
+    else:
+        cls = __getattr__(cls_name)
     params = {**defaults, **kwargs}
-    if cls_name == "CFRAgent" and not isinstance(game, str) and "game" in params:
-        params["game"] = game
+    if cls_name in _TAKES_GAME and "game" not in kwargs:
+        if isinstance(game, str):
+            from redqueen.registry import make_game
+
+            params["game"] = game if cls_name == "CFRAgent" else make_game(game)
+        else:
+            params["game"] = game
     return cls(seed=seed, **params)

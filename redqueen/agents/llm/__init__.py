@@ -28,7 +28,7 @@ import numpy as np
 
 from redqueen.agents.base import Agent, AgentError
 from redqueen.agents.llm.backends import BackendStats, Generation, OpenAIBackend
-from redqueen.agents.llm.prompts import DIRECT, PromptTemplate
+from redqueen.agents.llm.prompts import DIRECT, PromptTemplate, has_images, with_image_parts
 from redqueen.game import extract_answer, normalize_move
 
 __all__ = [
@@ -111,11 +111,31 @@ class LLMAgent(Agent):
         twin.turns = []
         return twin
 
-    def prompt(self, observation: Mapping[str, Any]) -> str | list[dict[str, str]]:
+    def prompt(self, observation: Mapping[str, Any]) -> str | list[dict[str, Any]]:
+        """The backend's prompt for ``observation``: chat messages or one completion text.
+
+        Pictures in the text view (Markdown data-URI images, as Who-Is-the-Spy's picture games write
+        them) are sent as image parts of the chat messages to a backend with ``supports_images``
+        (:class:`OpenAIBackend` in chat mode: the server must run a vision model); any other backend
+        raises :class:`AgentError` rather than sending the picture as text."""
         history = [(t["user"], t["reply"]) for t in self.turns]
         if self.backend.mode == "chat":
-            return self.template.messages(observation, history)
-        return self.template.completion(observation, history)
+            messages = self.template.messages(observation, history)
+            if not any(has_images(m["content"]) for m in messages):
+                return messages
+            if not getattr(self.backend, "supports_images", False):
+                raise AgentError(
+                    f"the prompt holds a picture, which {self.backend!r} cannot send; use an OpenAIBackend "
+                    "in chat mode with a vision model (or a text view without pictures)"
+                )
+            return with_image_parts(messages)
+        prompt = self.template.completion(observation, history)
+        if has_images(prompt):
+            raise AgentError(
+                f"the prompt holds a picture, which completion mode cannot send ({self.backend!r}); use "
+                "mode='chat' with a vision model (or a text view without pictures)"
+            )
+        return prompt
 
     def act(self, observation: Mapping[str, Any]) -> str:
         prompt = self.prompt(observation)

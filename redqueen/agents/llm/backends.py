@@ -123,6 +123,11 @@ class OpenAIBackend:
     def __repr__(self) -> str:
         return f"OpenAIBackend(model={self.model!r}, base_url={self.base_url!r}, mode={self.mode!r})"
 
+    @property
+    def supports_images(self) -> bool:
+        """Chat mode sends pictures as ``image_url`` content parts (the server needs a vision model)."""
+        return self.mode == "chat"
+
     def _request(self, prompt: str | list[dict[str, str]], n: int, seed: int | None) -> Any:
         options: dict[str, Any] = {
             "model": self.model,

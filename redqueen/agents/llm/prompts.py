@@ -15,6 +15,7 @@ its final answer within ``\\boxed{}``. Every field can be overridden; templates 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,3 +114,37 @@ DIRECT = PromptTemplate(completion_suffix="\nAnswer with the move only.\nAnswer:
 """A completion-mode template for small base models: the prompt ends in ``Answer: \\boxed{`` and the
 model only has to write the move (SPIRAL's template asks for reasoning first, which a 270M base
 model turns into an echo of the prompt)."""
+
+# A picture inside a game's text view: a Markdown image whose address is a base64 data URI
+IMAGE_MARKDOWN = re.compile(r"!\[([^\]\n]*)\]\((data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=]+)\)")
+
+
+def has_images(text: Any) -> bool:
+    """Whether ``text`` (a message's content) holds a Markdown data-URI picture."""
+    return isinstance(text, str) and "](data:image/" in text and IMAGE_MARKDOWN.search(text) is not None
+
+
+def content_parts(text: str) -> list[dict[str, Any]]:
+    """``text`` as OpenAI chat content parts: the text around each Markdown data-URI picture
+    (``![alt](data:image/png;base64,...)``) as ``{"type": "text"}`` parts, and each picture, in its
+    place, as an ``{"type": "image_url", "image_url": {"url": <the data URI>}}`` part (what
+    OpenAI-compatible servers with a vision model read)."""
+    parts: list[dict[str, Any]] = []
+    start = 0
+    for match in IMAGE_MARKDOWN.finditer(text):
+        before = text[start : match.start()]
+        if before.strip():
+            parts.append({"type": "text", "text": before})
+        parts.append({"type": "image_url", "image_url": {"url": match.group(2)}})
+        start = match.end()
+    if text[start:].strip() or not parts:
+        parts.append({"type": "text", "text": text[start:]})
+    return parts
+
+
+def with_image_parts(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Chat messages with every picture-holding content turned into :func:`content_parts`."""
+    return [
+        {**m, "content": content_parts(m["content"])} if has_images(m.get("content")) else dict(m)
+        for m in messages
+    ]

@@ -128,6 +128,7 @@ _EMPTY = (_DAT << 9) | (_MF << 6) | (_DIR << 3) | _DIR
 _CUR, _CYCLE, _LEFT, _STEPS, _DONE, _NWAR = range(6)
 _STATE_SIZE = 8
 # An empty cell (DAT.F $0, $0) as the 64-bit words of the core's layout (16-bit: one, 32-bit: two)
+_CELL = 3
 _EMPTY_WIDE16 = int(np.array([_EMPTY, 0, 0, 0], np.uint16).view(np.uint64)[0])
 _EMPTY_WIDE32 = int(np.array([_EMPTY, 0], np.int32).view(np.uint64)[0])
 # Per-warrior scheduling state, 4 int64 per warrior: queue head, queue tail (indices into the one
@@ -152,6 +153,10 @@ _CASES = (
     "JMP.A JMP.B JMP.AB JMP.BA JMP.F JMP.X JMP.I",
     "SPL.A SPL.B SPL.AB SPL.BA SPL.F SPL.X SPL.I",
     "NOP.A NOP.B NOP.AB NOP.BA NOP.F NOP.X NOP.I",
+    "LDP.A",
+    "LDP.B LDP.F LDP.X LDP.I",
+    "LDP.AB",
+    "LDP.BA",
     "DJN.A DJN.BA",
     "DJN.B DJN.AB",
     "DJN.F DJN.X DJN.I",
@@ -181,10 +186,6 @@ _CASES = (
     "SLT.BA",
     "SLT.F SLT.I",
     "SLT.X",
-    "LDP.A",
-    "LDP.B LDP.F LDP.X LDP.I",
-    "LDP.AB",
-    "LDP.BA",
     "STP.A",
     "STP.B STP.F STP.X STP.I",
     "STP.AB",
@@ -222,6 +223,11 @@ _CASES = (
 )
 
 
+# Cases from here on read the B-target's fields (DAT, MOV, JMP, SPL, NOP and LDP only write it or
+# jump, so for them the B-operand's cell is not read)
+_NEEDS_B = _CASES.index("DJN.A DJN.BA")
+
+
 def _case_table() -> np.ndarray:
     """``_CASE[opcode << 3 | modifier]``: the kernel case that runs that instruction."""
     table = np.full(len(OPCODES) * 8, len(_CASES), dtype=np.int64)
@@ -254,38 +260,38 @@ def _operand_limited(core, owner, track, cur, pc, value, irb, mode, m, rlim, wli
     immediate A-operand's B-value); the B-operand reads its fields from core."""
     if mode == _IMM:
         if is_b:
-            return pc, pc, np.int64(core[4 * pc + 1]), np.int64(core[4 * pc + 2])
+            return pc, pc, np.int64(core[_CELL * pc + 1]), np.int64(core[_CELL * pc + 2])
         return pc, pc, value, irb
     raddr = _fold(pc + value, pc, rlim, m)
     waddr = _fold(pc + value, pc, wlim, m)
     if mode == _DIR:
-        return waddr, raddr, np.int64(core[4 * raddr + 1]), np.int64(core[4 * raddr + 2])
+        return waddr, raddr, np.int64(core[_CELL * raddr + 1]), np.int64(core[_CELL * raddr + 2])
     # the pointer cell: read-folded for * and @, write-folded for the modes that change it
     if mode >= _ADEC:
         raddr = waddr
     ptr = raddr
     afield = (mode & 1) == 0
-    t = np.int64(core[4 * ptr + 1]) if afield else np.int64(core[4 * ptr + 2])
+    t = np.int64(core[_CELL * ptr + 1]) if afield else np.int64(core[_CELL * ptr + 2])
     if mode in (_ADEC, _BDEC):
         t = t - 1 if t > 0 else m - 1
         if afield:
-            core[4 * ptr + 1] = t
+            core[_CELL * ptr + 1] = t
         else:
-            core[4 * ptr + 2] = t
+            core[_CELL * ptr + 2] = t
     if is_b:
         waddr = _fold(waddr + t, pc, wlim, m)
         raddr = _fold(raddr + t, pc, rlim, m)
     else:  # pMARS folds the A-pointer with the read limit only
         raddr = _fold(raddr + t, pc, rlim, m)
         waddr = raddr
-    va = np.int64(core[4 * raddr + 1])
-    vb = np.int64(core[4 * raddr + 2])
+    va = np.int64(core[_CELL * raddr + 1])
+    vb = np.int64(core[_CELL * raddr + 2])
     if mode >= _AINC:
         t = t + 1 if t + 1 < m else 0
         if afield:
-            core[4 * ptr + 1] = t
+            core[_CELL * ptr + 1] = t
         else:
-            core[4 * ptr + 2] = t
+            core[_CELL * ptr + 2] = t
     if track and mode >= _ADEC:
         owner[ptr] = cur
     return waddr, raddr, va, vb
@@ -344,9 +350,9 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
             if h == qsize:
                 h = 0
             qs[_U(cq + _QHEAD)] = h
-            ir = core[_U(4 * pc)]
-            ira = np.int64(core[_U(4 * pc + 1)])
-            irb = np.int64(core[_U(4 * pc + 2)])
+            ir = core[_U(_CELL * pc)]
+            ira = np.int64(core[_U(_CELL * pc + 1)])
+            irb = np.int64(core[_U(_CELL * pc + 2)])
             if not limited and ir == _MOV_I_DIRECT:  # MOV.I $a, $b (an imp): no operand side effects
                 addra = pc + ira
                 if addra >= m:
@@ -354,7 +360,11 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                 addrb = pc + irb
                 if addrb >= m:
                     addrb -= m
-                if core.itemsize == 2:  # (a compile-time constant) a cell is one 64-bit word
+                if _CELL == 3:
+                    core[_U(_CELL * addrb)] = core[_U(_CELL * addra)]
+                    core[_U(_CELL * addrb + 1)] = core[_U(_CELL * addra + 1)]
+                    core[_U(_CELL * addrb + 2)] = core[_U(_CELL * addra + 2)]
+                elif core.itemsize == 2:  # (a compile-time constant) a cell is one 64-bit word
                     wide[_U(addrb)] = wide[_U(addra)]
                 else:
                     wide[_U(2 * addrb)] = wide[_U(2 * addra)]
@@ -371,7 +381,9 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                 bmode = (ir >> 3) & 7
                 ba = bb = 0
 
-                # ---- A-operand: aa/ab = A-/B-field of the A-target, addra = its (read) address
+                # ---- A-operand: aa/ab = A-/B-field of the A-target, addra = its (read) address.
+                # Few branches: the indirect modes pick the pointer's field by address arithmetic
+                # (A-field for * { }, B-field for @ < >; mode & 1), not by one branch per mode.
                 if limited:
                     _, addra, aa, ab = _operand_limited(
                         core, owner, track, cq >> 2, pc, ira, irb, amode, m, rlim, wlim
@@ -380,89 +392,32 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     addra = pc + ira
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(core[_U(4 * addra + 1)])
-                    ab = np.int64(core[_U(4 * addra + 2)])
+                    aa = np.int64(core[_U(_CELL * addra + 1)])
+                    ab = np.int64(core[_U(_CELL * addra + 2)])
                 elif amode == _IMM:
                     addra = pc
                     aa = ira
                     ab = irb
-                elif amode == _BIND:
+                else:
                     ptr = pc + ira
                     if ptr >= m:
                         ptr -= m
-                    addra = ptr + core[_U(4 * ptr + 2)]
-                    if addra >= m:
-                        addra -= m
-                    aa = np.int64(core[_U(4 * addra + 1)])
-                    ab = np.int64(core[_U(4 * addra + 2)])
-                elif amode == _AIND:
-                    ptr = pc + ira
-                    if ptr >= m:
-                        ptr -= m
-                    addra = ptr + core[_U(4 * ptr + 1)]
-                    if addra >= m:
-                        addra -= m
-                    aa = np.int64(core[_U(4 * addra + 1)])
-                    ab = np.int64(core[_U(4 * addra + 2)])
-                elif amode == _BDEC:
-                    ptr = pc + ira
-                    if ptr >= m:
-                        ptr -= m
-                    t = np.int64(core[_U(4 * ptr + 2)]) - 1
-                    if t < 0:
-                        t = m1
-                    core[_U(4 * ptr + 2)] = t
-                    if track:
-                        owner[_U(ptr)] = cq >> 2
+                    f = _CELL * ptr + 1 + (amode & 1)  # the pointer field
+                    t = np.int64(core[_U(f)])
+                    if amode >= _ADEC:
+                        if amode < _AINC:  # { <: decrement first
+                            t = t - 1 if t > 0 else m1
+                            core[_U(f)] = t
+                        if track:
+                            owner[_U(ptr)] = cq >> 2
                     addra = ptr + t
                     if addra >= m:
                         addra -= m
-                    aa = np.int64(core[_U(4 * addra + 1)])
-                    ab = np.int64(core[_U(4 * addra + 2)])
-                elif amode == _ADEC:
-                    ptr = pc + ira
-                    if ptr >= m:
-                        ptr -= m
-                    t = np.int64(core[_U(4 * ptr + 1)]) - 1
-                    if t < 0:
-                        t = m1
-                    core[_U(4 * ptr + 1)] = t
-                    if track:
-                        owner[_U(ptr)] = cq >> 2
-                    addra = ptr + t
-                    if addra >= m:
-                        addra -= m
-                    aa = np.int64(core[_U(4 * addra + 1)])
-                    ab = np.int64(core[_U(4 * addra + 2)])
-                elif amode == _BINC:
-                    ptr = pc + ira
-                    if ptr >= m:
-                        ptr -= m
-                    t = np.int64(core[_U(4 * ptr + 2)])
-                    addra = ptr + t
-                    if addra >= m:
-                        addra -= m
-                    aa = np.int64(core[_U(4 * addra + 1)])
-                    ab = np.int64(core[_U(4 * addra + 2)])
-                    t += 1
-                    core[_U(4 * ptr + 2)] = t if t != m else 0
-                    if track:
-                        owner[_U(ptr)] = cq >> 2
-                else:  # _AINC
-                    ptr = pc + ira
-                    if ptr >= m:
-                        ptr -= m
-                    t = np.int64(core[_U(4 * ptr + 1)])
-                    addra = ptr + t
-                    if addra >= m:
-                        addra -= m
-                    aa = np.int64(core[_U(4 * addra + 1)])
-                    ab = np.int64(core[_U(4 * addra + 2)])
-                    t += 1
-                    core[_U(4 * ptr + 1)] = t if t != m else 0
-                    if track:
-                        owner[_U(ptr)] = cq >> 2
-
+                    aa = np.int64(core[_U(_CELL * addra + 1)])
+                    ab = np.int64(core[_U(_CELL * addra + 2)])
+                    if amode >= _AINC:  # } >: increment after the read
+                        t += 1
+                        core[_U(f)] = t if t != m else 0
                 # ---- B-operand: ba/bb = A-/B-field of the B-target, addrb/raddrb = its write/read address
                 if limited:
                     addrb, raddrb, ba, bb = _operand_limited(
@@ -474,81 +429,33 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                         addrb -= m
                 elif bmode == _IMM:
                     addrb = pc
-                elif bmode == _BIND:
+                else:
                     ptr = pc + irb
                     if ptr >= m:
                         ptr -= m
-                    addrb = ptr + core[_U(4 * ptr + 2)]
-                    if addrb >= m:
-                        addrb -= m
-                elif bmode == _AIND:
-                    ptr = pc + irb
-                    if ptr >= m:
-                        ptr -= m
-                    addrb = ptr + core[_U(4 * ptr + 1)]
-                    if addrb >= m:
-                        addrb -= m
-                elif bmode == _BDEC:
-                    ptr = pc + irb
-                    if ptr >= m:
-                        ptr -= m
-                    t = np.int64(core[_U(4 * ptr + 2)]) - 1
-                    if t < 0:
-                        t = m1
-                    core[_U(4 * ptr + 2)] = t
-                    if track:
-                        owner[_U(ptr)] = cq >> 2
+                    f = _CELL * ptr + 1 + (bmode & 1)
+                    t = np.int64(core[_U(f)])
+                    if bmode >= _ADEC:
+                        if bmode < _AINC:
+                            t = t - 1 if t > 0 else m1
+                            core[_U(f)] = t
+                        if track:
+                            owner[_U(ptr)] = cq >> 2
                     addrb = ptr + t
                     if addrb >= m:
                         addrb -= m
-                elif bmode == _ADEC:
-                    ptr = pc + irb
-                    if ptr >= m:
-                        ptr -= m
-                    t = np.int64(core[_U(4 * ptr + 1)]) - 1
-                    if t < 0:
-                        t = m1
-                    core[_U(4 * ptr + 1)] = t
-                    if track:
-                        owner[_U(ptr)] = cq >> 2
-                    addrb = ptr + t
-                    if addrb >= m:
-                        addrb -= m
-                elif bmode == _BINC:
-                    ptr = pc + irb
-                    if ptr >= m:
-                        ptr -= m
-                    t = np.int64(core[_U(4 * ptr + 2)])
-                    addrb = ptr + t
-                    if addrb >= m:
-                        addrb -= m
-                    ba = np.int64(core[_U(4 * addrb + 1)])
-                    bb = np.int64(core[_U(4 * addrb + 2)])
-                    t += 1
-                    core[_U(4 * ptr + 2)] = t if t != m else 0
-                    if track:
-                        owner[_U(ptr)] = cq >> 2
-                else:  # _AINC
-                    ptr = pc + irb
-                    if ptr >= m:
-                        ptr -= m
-                    t = np.int64(core[_U(4 * ptr + 1)])
-                    addrb = ptr + t
-                    if addrb >= m:
-                        addrb -= m
-                    ba = np.int64(core[_U(4 * addrb + 1)])
-                    bb = np.int64(core[_U(4 * addrb + 2)])
-                    t += 1
-                    core[_U(4 * ptr + 1)] = t if t != m else 0
-                    if track:
-                        owner[_U(ptr)] = cq >> 2
+                    if bmode >= _AINC:  # } >: the B-target's fields are read before the increment
+                        ba = np.int64(core[_U(_CELL * addrb + 1)])
+                        bb = np.int64(core[_U(_CELL * addrb + 2)])
+                        t += 1
+                        core[_U(f)] = t if t != m else 0
                 if not limited:
                     raddrb = addrb
 
                 if (ir >> 6) == _MOV_I:  # fast path for the commonest instruction
-                    core[_U(4 * addrb)] = core[_U(4 * addra)]
-                    core[_U(4 * addrb + 1)] = aa
-                    core[_U(4 * addrb + 2)] = ab
+                    core[_U(_CELL * addrb)] = core[_U(_CELL * addra)]
+                    core[_U(_CELL * addrb + 1)] = aa
+                    core[_U(_CELL * addrb + 2)] = ab
                     if track:
                         owner[_U(addrb)] = cq >> 2
                     t = qs[_U(cq + _QTAIL)]
@@ -559,13 +466,14 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                 else:
                     # the B-target's fields (registers): } and > read them before the increment; the other
                     # modes change nothing between the B-operand and here, so they are read now
-                    if not limited and bmode < _AINC:
+                    case = _CASE[ir >> 6]  # one switch on opcode.modifier (see _CASES)
+                    if not limited and bmode < _AINC and case >= _NEEDS_B:
                         if legacy and bmode == _IMM:  # pMARS 0.9.2 / exhaust: the instruction register's
                             ba = ira
                             bb = irb
                         else:  # pMARS 0.9.4 reads a '#' B-operand's cell in core, after the A-operand
-                            ba = np.int64(core[_U(4 * addrb + 1)])
-                            bb = np.int64(core[_U(4 * addrb + 2)])
+                            ba = np.int64(core[_U(_CELL * addrb + 1)])
+                            bb = np.int64(core[_U(_CELL * addrb + 2)])
 
                     # ---- execute. tgt: the address queued next (PC+1 unless a jump or skip changes it);
                     # kind 1: the process dies, kind 2: split (queue tgt, then the A-target)
@@ -573,33 +481,32 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                     tgt = pc + 1
                     if tgt == m:
                         tgt = 0
-                    case = _CASE[ir >> 6]  # one switch on opcode.modifier (see _CASES)
                     if case == 0:  # DAT
                         kind = 1
                     elif case == 1:  # MOV.A
-                        core[_U(4 * addrb + 1)] = aa
+                        core[_U(_CELL * addrb + 1)] = aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 2:  # MOV.B
-                        core[_U(4 * addrb + 2)] = ab
+                        core[_U(_CELL * addrb + 2)] = ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 3:  # MOV.AB
-                        core[_U(4 * addrb + 2)] = aa
+                        core[_U(_CELL * addrb + 2)] = aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 4:  # MOV.BA
-                        core[_U(4 * addrb + 1)] = ab
+                        core[_U(_CELL * addrb + 1)] = ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 5:  # MOV.F
-                        core[_U(4 * addrb + 1)] = aa
-                        core[_U(4 * addrb + 2)] = ab
+                        core[_U(_CELL * addrb + 1)] = aa
+                        core[_U(_CELL * addrb + 2)] = ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 6:  # MOV.X
-                        core[_U(4 * addrb + 2)] = aa
-                        core[_U(4 * addrb + 1)] = ab
+                        core[_U(_CELL * addrb + 2)] = aa
+                        core[_U(_CELL * addrb + 1)] = ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 7:  # JMP
@@ -608,177 +515,178 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                         kind = 2
                     elif case == 9:  # NOP
                         pass
-                    elif case == 10:  # DJN.A
-                        v = np.int64(core[_U(4 * addrb + 1)]) - 1
-                        core[_U(4 * addrb + 1)] = v if v >= 0 else m1
+                    elif case == 14:  # DJN.A
+                        v = np.int64(core[_U(_CELL * addrb + 1)]) - 1
+                        core[_U(_CELL * addrb + 1)] = v if v >= 0 else m1
                         if ba != 1:
                             tgt = addra
                         if track:
                             owner[_U(addrb)] = cq >> 2
-                    elif case == 11:  # DJN.B
-                        v = np.int64(core[_U(4 * addrb + 2)]) - 1
-                        core[_U(4 * addrb + 2)] = v if v >= 0 else m1
+                    elif case == 15:  # DJN.B
+                        v = np.int64(core[_U(_CELL * addrb + 2)]) - 1
+                        core[_U(_CELL * addrb + 2)] = v if v >= 0 else m1
                         if bb != 1:
                             tgt = addra
                         if track:
                             owner[_U(addrb)] = cq >> 2
-                    elif case == 12:  # DJN.F
-                        v = np.int64(core[_U(4 * addrb + 2)]) - 1
-                        core[_U(4 * addrb + 2)] = v if v >= 0 else m1
-                        v = np.int64(core[_U(4 * addrb + 1)]) - 1
-                        core[_U(4 * addrb + 1)] = v if v >= 0 else m1
+                    elif case == 16:  # DJN.F
+                        v = np.int64(core[_U(_CELL * addrb + 2)]) - 1
+                        core[_U(_CELL * addrb + 2)] = v if v >= 0 else m1
+                        v = np.int64(core[_U(_CELL * addrb + 1)]) - 1
+                        core[_U(_CELL * addrb + 1)] = v if v >= 0 else m1
                         if ba != 1 or bb != 1:
                             tgt = addra
                         if track:
                             owner[_U(addrb)] = cq >> 2
-                    elif case == 13:  # JMZ.A
+                    elif case == 17:  # JMZ.A
                         if ba == 0:
                             tgt = addra
-                    elif case == 14:  # JMZ.B
+                    elif case == 18:  # JMZ.B
                         if bb == 0:
                             tgt = addra
-                    elif case == 15:  # JMZ.F
+                    elif case == 19:  # JMZ.F
                         if ba == 0 and bb == 0:
                             tgt = addra
-                    elif case == 16:  # JMN.A
+                    elif case == 20:  # JMN.A
                         if ba != 0:
                             tgt = addra
-                    elif case == 17:  # JMN.B
+                    elif case == 21:  # JMN.B
                         if bb != 0:
                             tgt = addra
-                    elif case == 18:  # JMN.F
+                    elif case == 22:  # JMN.F
                         if ba != 0 or bb != 0:
                             tgt = addra
-                    elif case == 19:  # SEQ.A
+                    elif case == 23:  # SEQ.A
                         if ba == aa:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 20:  # SEQ.B
+                    elif case == 24:  # SEQ.B
                         if bb == ab:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 21:  # SEQ.AB
+                    elif case == 25:  # SEQ.AB
                         if bb == aa:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 22:  # SEQ.BA
+                    elif case == 26:  # SEQ.BA
                         if ba == ab:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 23:  # SEQ.F
+                    elif case == 27:  # SEQ.F
                         if ba == aa and bb == ab:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 24:  # SEQ.X
+                    elif case == 28:  # SEQ.X
                         if bb == aa and ba == ab:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 25:  # SEQ.I
-                        if core[_U(4 * raddrb)] == core[_U(4 * addra)] and ba == aa and bb == ab:
+                    elif case == 29:  # SEQ.I
+                        if core[_U(_CELL * raddrb)] == core[_U(_CELL * addra)] and ba == aa and bb == ab:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 26:  # SNE.A
+                    elif case == 30:  # SNE.A
                         if ba != aa:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 27:  # SNE.B
+                    elif case == 31:  # SNE.B
                         if bb != ab:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 28:  # SNE.AB
+                    elif case == 32:  # SNE.AB
                         if bb != aa:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 29:  # SNE.BA
+                    elif case == 33:  # SNE.BA
                         if ba != ab:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 30:  # SNE.F
+                    elif case == 34:  # SNE.F
                         if not (ba == aa and bb == ab):
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 31:  # SNE.X
+                    elif case == 35:  # SNE.X
                         if not (bb == aa and ba == ab):
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 32:  # SNE.I
-                        if not (core[_U(4 * raddrb)] == core[_U(4 * addra)] and ba == aa and bb == ab):
+                    elif case == 36:  # SNE.I
+                        same = core[_U(_CELL * raddrb)] == core[_U(_CELL * addra)]
+                        if not (same and ba == aa and bb == ab):
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 33:  # SLT.A
+                    elif case == 37:  # SLT.A
                         if aa < ba:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 34:  # SLT.B
+                    elif case == 38:  # SLT.B
                         if ab < bb:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 35:  # SLT.AB
+                    elif case == 39:  # SLT.AB
                         if aa < bb:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 36:  # SLT.BA
+                    elif case == 40:  # SLT.BA
                         if ab < ba:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 37:  # SLT.F
+                    elif case == 41:  # SLT.F
                         if aa < ba and ab < bb:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 38:  # SLT.X
+                    elif case == 42:  # SLT.X
                         if aa < bb and ab < ba:
                             tgt += 1
                             if tgt == m:
                                 tgt = 0
-                    elif case == 39:  # LDP.A
+                    elif case == 10:  # LDP.A
                         i = aa % psize
                         if i != 0:
-                            core[_U(4 * addrb + 1)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                            core[_U(_CELL * addrb + 1)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            core[_U(4 * addrb + 1)] = lastres[_U(cq >> 2)]
+                            core[_U(_CELL * addrb + 1)] = lastres[_U(cq >> 2)]
                         if track:
                             owner[_U(addrb)] = cq >> 2
-                    elif case == 40:  # LDP.B
+                    elif case == 11:  # LDP.B
                         i = ab % psize
                         if i != 0:
-                            core[_U(4 * addrb + 2)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                            core[_U(_CELL * addrb + 2)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            core[_U(4 * addrb + 2)] = lastres[_U(cq >> 2)]
+                            core[_U(_CELL * addrb + 2)] = lastres[_U(cq >> 2)]
                         if track:
                             owner[_U(addrb)] = cq >> 2
-                    elif case == 41:  # LDP.AB
+                    elif case == 12:  # LDP.AB
                         i = aa % psize
                         if i != 0:
-                            core[_U(4 * addrb + 2)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                            core[_U(_CELL * addrb + 2)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            core[_U(4 * addrb + 2)] = lastres[_U(cq >> 2)]
+                            core[_U(_CELL * addrb + 2)] = lastres[_U(cq >> 2)]
                         if track:
                             owner[_U(addrb)] = cq >> 2
-                    elif case == 42:  # LDP.BA
+                    elif case == 13:  # LDP.BA
                         i = ab % psize
                         if i != 0:
-                            core[_U(4 * addrb + 1)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
+                            core[_U(_CELL * addrb + 1)] = pspace[_U(pslot[_U(cq >> 2)] * psize + i)]
                         else:
-                            core[_U(4 * addrb + 1)] = lastres[_U(cq >> 2)]
+                            core[_U(_CELL * addrb + 1)] = lastres[_U(cq >> 2)]
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 43:  # STP.A
@@ -809,234 +717,234 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                         v = ba + aa
                         if v >= m:
                             v -= m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 48:  # ADD.B
                         v = bb + ab
                         if v >= m:
                             v -= m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 49:  # ADD.AB
                         v = bb + aa
                         if v >= m:
                             v -= m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 50:  # ADD.BA
                         v = ba + ab
                         if v >= m:
                             v -= m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 51:  # ADD.F
                         v = ba + aa
                         if v >= m:
                             v -= m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         v = bb + ab
                         if v >= m:
                             v -= m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 52:  # ADD.X
                         v = bb + aa
                         if v >= m:
                             v -= m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         v = ba + ab
                         if v >= m:
                             v -= m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 53:  # SUB.A
                         v = ba - aa
                         if v < 0:
                             v += m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 54:  # SUB.B
                         v = bb - ab
                         if v < 0:
                             v += m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 55:  # SUB.AB
                         v = bb - aa
                         if v < 0:
                             v += m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 56:  # SUB.BA
                         v = ba - ab
                         if v < 0:
                             v += m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 57:  # SUB.F
                         v = ba - aa
                         if v < 0:
                             v += m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         v = bb - ab
                         if v < 0:
                             v += m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 58:  # SUB.X
                         v = bb - aa
                         if v < 0:
                             v += m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         v = ba - ab
                         if v < 0:
                             v += m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 59:  # MUL.A
                         v = (ba * aa) % m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 60:  # MUL.B
                         v = (bb * ab) % m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 61:  # MUL.AB
                         v = (bb * aa) % m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 62:  # MUL.BA
                         v = (ba * ab) % m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 63:  # MUL.F
                         v = (ba * aa) % m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         v = (bb * ab) % m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 64:  # MUL.X
                         v = (bb * aa) % m
-                        core[_U(4 * addrb + 2)] = v
+                        core[_U(_CELL * addrb + 2)] = v
                         v = (ba * ab) % m
-                        core[_U(4 * addrb + 1)] = v
+                        core[_U(_CELL * addrb + 1)] = v
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 65:  # DIV.A
                         if aa == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 1)] = ba // aa
+                            core[_U(_CELL * addrb + 1)] = ba // aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 66:  # DIV.B
                         if ab == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 2)] = bb // ab
+                            core[_U(_CELL * addrb + 2)] = bb // ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 67:  # DIV.AB
                         if aa == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 2)] = bb // aa
+                            core[_U(_CELL * addrb + 2)] = bb // aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 68:  # DIV.BA
                         if ab == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 1)] = ba // ab
+                            core[_U(_CELL * addrb + 1)] = ba // ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 69:  # DIV.F
                         if aa == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 1)] = ba // aa
+                            core[_U(_CELL * addrb + 1)] = ba // aa
                         if ab == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 2)] = bb // ab
+                            core[_U(_CELL * addrb + 2)] = bb // ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 70:  # DIV.X
                         if aa == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 2)] = bb // aa
+                            core[_U(_CELL * addrb + 2)] = bb // aa
                         if ab == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 1)] = ba // ab
+                            core[_U(_CELL * addrb + 1)] = ba // ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 71:  # MOD.A
                         if aa == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 1)] = ba % aa
+                            core[_U(_CELL * addrb + 1)] = ba % aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 72:  # MOD.B
                         if ab == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 2)] = bb % ab
+                            core[_U(_CELL * addrb + 2)] = bb % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 73:  # MOD.AB
                         if aa == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 2)] = bb % aa
+                            core[_U(_CELL * addrb + 2)] = bb % aa
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 74:  # MOD.BA
                         if ab == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 1)] = ba % ab
+                            core[_U(_CELL * addrb + 1)] = ba % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 75:  # MOD.F
                         if aa == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 1)] = ba % aa
+                            core[_U(_CELL * addrb + 1)] = ba % aa
                         if ab == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 2)] = bb % ab
+                            core[_U(_CELL * addrb + 2)] = bb % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
                     elif case == 76:  # MOD.X
                         if aa == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 2)] = bb % aa
+                            core[_U(_CELL * addrb + 2)] = bb % aa
                         if ab == 0:
                             kind = 1
                         else:
-                            core[_U(4 * addrb + 1)] = ba % ab
+                            core[_U(_CELL * addrb + 1)] = ba % ab
                         if track:
                             owner[_U(addrb)] = cq >> 2
 
@@ -1135,7 +1043,12 @@ def _load(core, wide, owner, track, queue, qs, st, death, code_ins, code_a, code
     # fmt: on
     """Clear the core, copy the warriors to ``positions``, give each one process and reset the round."""
     nwar = code_len.shape[0]
-    if core.itemsize == 2:  # (a compile-time constant) one 64-bit word per cell
+    if _CELL == 3:
+        for x in range(m):
+            core[3 * x] = _EMPTY
+            core[3 * x + 1] = 0
+            core[3 * x + 2] = 0
+    elif core.itemsize == 2:  # (a compile-time constant) one 64-bit word per cell
         wide[:] = _EMPTY_WIDE16
     else:
         for x in range(m):
@@ -1147,9 +1060,9 @@ def _load(core, wide, owner, track, queue, qs, st, death, code_ins, code_a, code
         p = positions[w]
         for k in range(code_len[w]):
             addr = (p + k) % m
-            core[4 * addr] = code_ins[code_off[w] + k]
-            core[4 * addr + 1] = code_a[code_off[w] + k]
-            core[4 * addr + 2] = code_b[code_off[w] + k]
+            core[_CELL * addr] = code_ins[code_off[w] + k]
+            core[_CELL * addr + 1] = code_a[code_off[w] + k]
+            core[_CELL * addr + 2] = code_b[code_off[w] + k]
             if track:
                 owner[addr] = w
         qs[w * 4 + _QCOUNT] = 1
@@ -1180,8 +1093,8 @@ def _make_battle(limited: bool) -> Any:
         # fmt: on
         """All rounds of a battle: round r loads at ``positions[r]`` and is started by warrior r mod W."""
         nwar = code_len.shape[0]
-        core = np.empty(4 * m, code_ins.dtype)
-        wide = core.view(np.uint64)
+        core = np.empty(_CELL * m, code_ins.dtype)
+        wide = core.view(np.uint64) if _CELL == 4 else np.empty(1, np.uint64)
         owner = np.empty(1, np.int32)
         queue = np.empty(nwar * maxproc + 1, code_ins.dtype)
         qs = np.empty(nwar * 4, np.int64)
@@ -1594,10 +1507,10 @@ class Mars:
             raise ValueError("compat='exhaust' has no read/write limits")
         self._run = _runner(limited, self.track_owner, compat == "exhaust")
         # one slot of 4 integers per cell (word, A-field, B-field, unused): a cell is one cache line
-        self._core = np.zeros(4 * m, dtype=_cell_dtype(m))
-        self._core[0::4] = _EMPTY
-        self._ins, self._a, self._b = self._core[0::4], self._core[1::4], self._core[2::4]
-        self._wide = self._core.view(np.uint64)
+        self._core = np.zeros(_CELL * m, dtype=_cell_dtype(m))
+        self._core[0::_CELL] = _EMPTY
+        self._ins, self._a, self._b = self._core[0::_CELL], self._core[1::_CELL], self._core[2::_CELL]
+        self._wide = self._core.view(np.uint64) if _CELL == 4 else np.empty(1, np.uint64)
         self._owner = np.full(m if self.track_owner else 1, -1, dtype=np.int32)
         self._st = np.zeros(_STATE_SIZE, dtype=np.int64)
         self._st[_DONE] = 1
