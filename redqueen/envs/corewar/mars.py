@@ -128,13 +128,16 @@ _EMPTY = (_DAT << 9) | (_MF << 6) | (_DIR << 3) | _DIR
 _CUR, _CYCLE, _LEFT, _STEPS, _DONE, _NWAR = range(6)
 _STATE_SIZE = 8
 # An empty cell (DAT.F $0, $0) as the 64-bit words of the core's layout (16-bit: one, 32-bit: two)
-_CELL = 3
+# A cell is 4 integers: instruction word, A-field, B-field and the word's kernel case (_CASE[word >> 6],
+# so the switch needs no table look-up); 16-bit cells are one 64-bit word (whole-cell copies)
+_CELL = 4
 _EMPTY_WIDE16 = int(np.array([_EMPTY, 0, 0, 0], np.uint16).view(np.uint64)[0])
 _EMPTY_WIDE32 = int(np.array([_EMPTY, 0], np.int32).view(np.uint64)[0])
 # Per-warrior scheduling state, 4 int64 per warrior: queue head, queue tail (indices into the one
 # shared ring), processes, and the row (4 x index) of the next living warrior.
 _QHEAD, _QTAIL, _QCOUNT, _QNEXT = range(4)
 _UNLIMITED = np.int64(1) << 62
+_HILL_CORE, _HILL_PROCESSES = 8000, 8000  # the 94nop hill, which battle() runs with a specialised kernel
 _U = np.uintp  # unsigned indices: numba then skips its negative-index wraparound code
 assert OPCODES[_LDP] == "LDP" and OPCODES[_STP] == "STP" and OPCODES[_NOP] == "NOP"
 assert MODIFIERS[_MI] == "I" and MODES[_IMM] == "#" and MODES[7] == ">"
@@ -239,6 +242,7 @@ def _case_table() -> np.ndarray:
 
 
 _CASE = _case_table()
+assert _CASE[_EMPTY >> 6] == 0  # an empty cell's four integers are (_EMPTY, 0, 0, 0)
 
 
 @_jit
@@ -311,9 +315,10 @@ def _tie_certain(qs, cq, left, remaining):
             return True
 
 
-def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
-    """The kernel, specialised at compile time for read/write limits, owner tracking and (``legacy``)
-    the older way of reading a ``#`` B-operand (see :class:`Mars`'s ``compat``)."""
+def _make_run(limited: bool, track: bool, legacy: bool = False, hill: bool = False) -> Any:
+    """The kernel, specialised at compile time for read/write limits, owner tracking, (``legacy``)
+    the older way of reading a ``#`` B-operand (see :class:`Mars`'s ``compat``) and (``hill``) the
+    94nop hill's two warriors in a core of 8,000 with 8,000 processes each as constants."""
 
     # fmt: off
     def run(core, wide, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc, psize, rlim, wlim,
@@ -337,8 +342,11 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
         left = st[_LEFT]
         steps0 = st[_STEPS]
         nwar = st[_NWAR]
-        m1 = m - 1
         qsize = queue.shape[0]
+        if hill:  # constants let the compiler fold the wrap-arounds and free registers
+            m = _HILL_CORE
+            qsize = 2 * _HILL_PROCESSES + 1
+        m1 = m - 1
         stop = min(limit, c0)
         k = stop  # steps left in this call: stop - k steps are done
         done = False
@@ -360,11 +368,7 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                 addrb = pc + irb
                 if addrb >= m:
                     addrb -= m
-                if _CELL == 3:
-                    core[_U(_CELL * addrb)] = core[_U(_CELL * addra)]
-                    core[_U(_CELL * addrb + 1)] = core[_U(_CELL * addra + 1)]
-                    core[_U(_CELL * addrb + 2)] = core[_U(_CELL * addra + 2)]
-                elif core.itemsize == 2:  # (a compile-time constant) a cell is one 64-bit word
+                if core.itemsize == 2:  # (a compile-time constant) a cell is one 64-bit word
                     wide[_U(addrb)] = wide[_U(addra)]
                 else:
                     wide[_U(2 * addrb)] = wide[_U(2 * addra)]
@@ -454,6 +458,7 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
 
                 if (ir >> 6) == _MOV_I:  # fast path for the commonest instruction
                     core[_U(_CELL * addrb)] = core[_U(_CELL * addra)]
+                    core[_U(_CELL * addrb + 3)] = core[_U(_CELL * addra + 3)]
                     core[_U(_CELL * addrb + 1)] = aa
                     core[_U(_CELL * addrb + 2)] = ab
                     if track:
@@ -466,7 +471,7 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
                 else:
                     # the B-target's fields (registers): } and > read them before the increment; the other
                     # modes change nothing between the B-operand and here, so they are read now
-                    case = _CASE[ir >> 6]  # one switch on opcode.modifier (see _CASES)
+                    case = core[_U(_CELL * pc + 3)]  # _CASE[ir >> 6], kept in the cell: one switch (_CASES)
                     if not limited and bmode < _AINC and case >= _NEEDS_B:
                         if legacy and bmode == _IMM:  # pMARS 0.9.2 / exhaust: the instruction register's
                             ba = ira
@@ -1021,6 +1026,7 @@ def _make_run(limited: bool, track: bool, legacy: bool = False) -> Any:
 # The four specialisations (compiled on first use). The battle kernels call them by these global
 # names: numba caches a function that calls a global dispatcher, not one that closes over it.
 _run_plain = _make_run(limited=False, track=False)
+_run_hill = _make_run(limited=False, track=False, hill=True)
 _run_limits = _make_run(limited=True, track=False)
 _run_owner = _make_run(limited=False, track=True)
 _run_owner_limits = _make_run(limited=True, track=True)
@@ -1043,12 +1049,7 @@ def _load(core, wide, owner, track, queue, qs, st, death, code_ins, code_a, code
     # fmt: on
     """Clear the core, copy the warriors to ``positions``, give each one process and reset the round."""
     nwar = code_len.shape[0]
-    if _CELL == 3:
-        for x in range(m):
-            core[3 * x] = _EMPTY
-            core[3 * x + 1] = 0
-            core[3 * x + 2] = 0
-    elif core.itemsize == 2:  # (a compile-time constant) one 64-bit word per cell
+    if core.itemsize == 2:  # (a compile-time constant) one 64-bit word per cell
         wide[:] = _EMPTY_WIDE16
     else:
         for x in range(m):
@@ -1063,6 +1064,7 @@ def _load(core, wide, owner, track, queue, qs, st, death, code_ins, code_a, code
             core[_CELL * addr] = code_ins[code_off[w] + k]
             core[_CELL * addr + 1] = code_a[code_off[w] + k]
             core[_CELL * addr + 2] = code_b[code_off[w] + k]
+            core[_CELL * addr + 3] = _CASE[code_ins[code_off[w] + k] >> 6]
             if track:
                 owner[addr] = w
         qs[w * 4 + _QCOUNT] = 1
@@ -1086,7 +1088,7 @@ def _load(core, wide, owner, track, queue, qs, st, death, code_ins, code_a, code
     st[_NWAR] = nwar
 
 
-def _make_battle(limited: bool) -> Any:
+def _make_battle(limited: bool, hill: bool = False) -> Any:
     # fmt: off
     def kernel(code_ins, code_a, code_b, code_off, code_len, starts, positions, m, maxproc, budget, pspace,
                pslot, lastres, psize, rlim, wlim, shortcut, out_steps, out_death):
@@ -1094,7 +1096,7 @@ def _make_battle(limited: bool) -> Any:
         """All rounds of a battle: round r loads at ``positions[r]`` and is started by warrior r mod W."""
         nwar = code_len.shape[0]
         core = np.empty(_CELL * m, code_ins.dtype)
-        wide = core.view(np.uint64) if _CELL == 4 else np.empty(1, np.uint64)
+        wide = core.view(np.uint64)
         owner = np.empty(1, np.int32)
         queue = np.empty(nwar * maxproc + 1, code_ins.dtype)
         qs = np.empty(nwar * 4, np.int64)
@@ -1103,7 +1105,10 @@ def _make_battle(limited: bool) -> Any:
         for r in range(positions.shape[0]):
             _load(core, wide, owner, False, queue, qs, st, death, code_ins, code_a, code_b, code_off,
                   code_len, starts, positions[r], r % nwar, m, maxproc, budget)  # fmt: skip
-            if limited:
+            if hill:
+                _run_hill(core, wide, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc,
+                          psize, rlim, wlim, _UNLIMITED, shortcut)  # fmt: skip
+            elif limited:
                 _run_limits(core, wide, owner, queue, qs, st, death, pspace, pslot, lastres, m, maxproc,
                             psize, rlim, wlim, _UNLIMITED, shortcut)  # fmt: skip
             else:
@@ -1118,6 +1123,7 @@ def _make_battle(limited: bool) -> Any:
 
 _battle_plain = _make_battle(limited=False)
 _battle_limits = _make_battle(limited=True)
+_battle_hill = _make_battle(limited=False, hill=True)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1429,7 +1435,8 @@ def battle(
     out_steps = np.zeros(rounds, dtype=np.int64)
     out_death = np.zeros((rounds, nwar), dtype=np.int64)
     limited = settings.read_limit not in (None, m) or settings.write_limit not in (None, m)
-    kernel = _battle_limits if limited else _battle_plain
+    hill = not limited and (m, settings.processes, nwar) == (_HILL_CORE, _HILL_PROCESSES, 2)
+    kernel = _battle_hill if hill else _battle_limits if limited else _battle_plain
     # With no STP in any warrior (opcodes are only ever copied, so none can appear), the core at the
     # end of a round is never observed: a round may stop as soon as no warrior can die any more.
     shortcut = not any(bool(np.any((c.ins >> 9) == _STP)) for c in codes)
@@ -1510,7 +1517,7 @@ class Mars:
         self._core = np.zeros(_CELL * m, dtype=_cell_dtype(m))
         self._core[0::_CELL] = _EMPTY
         self._ins, self._a, self._b = self._core[0::_CELL], self._core[1::_CELL], self._core[2::_CELL]
-        self._wide = self._core.view(np.uint64) if _CELL == 4 else np.empty(1, np.uint64)
+        self._wide = self._core.view(np.uint64)
         self._owner = np.full(m if self.track_owner else 1, -1, dtype=np.int32)
         self._st = np.zeros(_STATE_SIZE, dtype=np.int64)
         self._st[_DONE] = 1
@@ -1659,10 +1666,15 @@ class Mars:
 
     @property
     def raw_core(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Live views of the core (instruction words, A-fields, B-fields; uint16 up to 65,536 cells,
-        else int32). A word is
-        ``opcode << 9 | modifier << 6 | b_mode << 3 | a_mode``. Do not resize them."""
-        return self._ins, self._a, self._b
+        """Live, read-only views of the core (instruction words, A-fields, B-fields; uint16 up to
+        65,536 cells, else int32). A word is ``opcode << 9 | modifier << 6 | b_mode << 3 | a_mode``.
+        They follow the running round without copies; load warriors to change the core."""
+        views = []
+        for array in (self._ins, self._a, self._b):
+            view = array.view()
+            view.flags.writeable = False
+            views.append(view)
+        return views[0], views[1], views[2]
 
     @property
     def owner(self) -> np.ndarray:
