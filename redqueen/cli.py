@@ -756,9 +756,9 @@ def build_parser() -> argparse.ArgumentParser:
     from redqueen.envs.debate.cli import add_parser as _add_debate_parser
 
     _add_debate_parser(sub)
-    from redqueen.trainers.llm_selfplay.cli import add_parser as _add_llm_selfplay_parser
+    from redqueen.trainers.red_queen.cli import add_parser as _add_evolve_parser
 
-    _add_llm_selfplay_parser(sub)
+    _add_evolve_parser(sub)
     return parser
 
 
