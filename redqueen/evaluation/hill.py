@@ -214,11 +214,11 @@ def pmars_seed(seed: int) -> int:
     return int(state % _MAX_SEED) + 1
 
 
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def _single_thread() -> None:
-    """Worker initialiser: one OpenMP/MKL/numba thread."""
+    """Worker initialiser: one OpenMP/MKL/numba/OpenBLAS thread."""
     for name in _THREAD_VARIABLES:
         os.environ[name] = "1"
 

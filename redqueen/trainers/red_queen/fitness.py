@@ -57,15 +57,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from redqueen.envs.corewar.core import OP, Settings, Warrior
-from redqueen.evaluation.hill import pmars_seed
+from redqueen.evaluation.hill import _single_thread, _single_thread_env, pmars_seed
 
 __all__ = [
     "FITNESS_MODES",
@@ -82,7 +81,6 @@ __all__ = [
 ]
 
 FITNESS_MODES = ("drq", "pairwise")
-_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 _SPL = OP["SPL"]
 
 Packed = tuple[np.ndarray, int, int | None]
@@ -247,25 +245,6 @@ def _call(job: tuple[Callable[[Any], Any], Any]) -> Any:
 
 
 # ---- the pool ----------------------------------------------------------------------------------------
-
-
-def _single_thread() -> None:
-    for name in _THREAD_VARIABLES:
-        os.environ[name] = "1"
-
-
-@contextmanager
-def _single_thread_env() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
-    _single_thread()
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def cpu_count() -> int:
