@@ -759,6 +759,9 @@ def build_parser() -> argparse.ArgumentParser:
     from redqueen.trainers.red_queen.cli import add_parser as _add_evolve_parser
 
     _add_evolve_parser(sub)
+    from redqueen.trainers.llm_selfplay.cli import add_parser as _add_llm_selfplay_parser
+
+    _add_llm_selfplay_parser(sub)
     return parser
 
 

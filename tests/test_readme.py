@@ -14,6 +14,7 @@ def test_readme_examples_run(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) >= 3
     code = "\n".join(blocks).replace("learn(20_000)", "learn(512)")
+    code = code.replace('"iterations": 400,', '"iterations": 3,').replace('"steps": 300}', '"steps": 20}')
     code += "\nassert abs(exploitability(AlwaysBet(), 'kuhn_poker') - 1 / 3) < 1e-9\nprint('ok')\n"
     script = tmp_path / "readme_examples.py"
     script.write_text(code)

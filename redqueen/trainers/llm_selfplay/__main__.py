@@ -1,0 +1,3 @@
+from redqueen.trainers.llm_selfplay.cli import main
+
+raise SystemExit(main())
