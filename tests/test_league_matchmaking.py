@@ -653,3 +653,16 @@ def test_every_lookup_of_an_unknown_learner_names_it():
     ):
         with pytest.raises(ValueError, match="unknown learner 'q'"):
             call()
+
+
+def test_payoff_state_round_trips():
+    payoff = Payoff(decay=0.9, draw_score=0.5)
+    for score in (1, 0.5, 0, 1):
+        payoff.update("learner", "snap-1", score)
+    payoff.add_counts("learner", "random", 3, 1, 0)
+    copy = Payoff(decay=0.9, draw_score=0.5)
+    copy.load_state_dict(payoff.state_dict())
+    for home, away in (("learner", "snap-1"), ("snap-1", "learner"), ("learner", "random")):
+        assert copy.win_rate(home, away) == payoff.win_rate(home, away)
+        assert copy.games(home, away) == payoff.games(home, away)
+    assert copy.win_rate("learner", "snap-1") != 0.5

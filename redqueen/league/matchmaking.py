@@ -118,6 +118,18 @@ class Payoff:
             counts *= self.decay
             counts += (*row, games)
 
+    def state_dict(self) -> dict[str, list[float]]:
+        """The decayed counts, ``"home\x00away" -> [wins, draws, losses, games]`` (for checkpoints)."""
+        return {f"{a}\x00{b}": counts.tolist() for (a, b), counts in self._counts.items()}
+
+    def load_state_dict(self, state: dict[str, list[float]]) -> None:
+        """Replace the counts with those of :meth:`state_dict`."""
+        counts: dict[tuple[str, str], np.ndarray] = {}
+        for key, row in state.items():
+            home, _, away = key.partition("\x00")
+            counts[(home, away)] = np.asarray(row, dtype=np.float64).reshape(4)
+        self._counts = counts
+
     def games(self, home: str, away: str) -> float:
         counts = self._counts.get((home, away))
         return 0.0 if counts is None else float(counts[3])

@@ -854,7 +854,7 @@ class Trainer:
             "reference": self.reference.trainable_state() if self.reference is not None else None,
             "magnet": self.magnet.trainable_state() if self.magnet is not None else None,
             "snapshots": {name: p.trainable_state() for name, p in self.snapshots.items()},
-            "payoff": {f"{a}\x00{b}": c.tolist() for (a, b), c in self._payoff._counts.items()},
+            "payoff": self._payoff.state_dict(),
             "history": self.history,
             "last_eval": self.last_eval,
         }
@@ -903,9 +903,7 @@ class Trainer:
             copy.load_trainable_state(saved)
             self.snapshots[name] = copy
         self._payoff = self._new_payoff()
-        for key, counts in state["payoff"].items():
-            a, b = key.split("\x00")
-            self._payoff._counts[(a, b)] = np.asarray(counts, dtype=np.float64)
+        self._payoff.load_state_dict(state["payoff"])
         self.history = list(state["history"])
         self.last_eval = dict(state["last_eval"])
         self.log.truncate(self.iteration)
