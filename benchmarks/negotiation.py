@@ -223,34 +223,13 @@ def speed(n_games: int, reps: int, progress: Progress) -> list[dict[str, Any]]:
 
 
 # ---- (c) SB3 -------------------------------------------------------------------------------------------
-def mean_return(env_id: str, model: Any, n_episodes: int) -> float:
-    import gymnasium as gym
-
-    env = gym.make(env_id, seat="alternate")
-    rng = np.random.default_rng(0)
-    obs, _ = env.reset(seed=12345)
-    total = 0.0
-    for _ in range(n_episodes):
-        done = False
-        while not done:
-            mask = env.unwrapped.action_masks()
-            if model is None:
-                action = int(rng.choice(np.flatnonzero(mask)))
-            else:
-                action = int(model.predict(obs, action_masks=mask, deterministic=True)[0])
-            obs, reward, term, trunc, _ = env.step(action)
-            total += reward
-            done = term or trunc
-        obs, _ = env.reset()
-    return total / n_episodes
-
-
 def ppo(steps: int, n_episodes: int, progress: Progress) -> list[dict[str, Any]]:
     import gymnasium as gym
     import torch
     from sb3_contrib import MaskablePPO
 
     import redqueen  # noqa: F401  (registers the gym ids)
+    from redqueen.envs.negotiation.evaluation import mean_return
 
     torch.set_num_threads(1)
     task = progress.add_task("MaskablePPO", total=len(GYM_IDS))

@@ -25,6 +25,7 @@ from redqueen.envs.negotiation.evaluation import (
     evaluate,
     is_pareto_optimal,
     joint_value,
+    mean_return,
     outcome,
     pareto_frontier,
     summarize,
@@ -247,28 +248,6 @@ def test_a_text_agent_and_a_scripted_agent_at_one_table():
 
 
 # ---- SB3: each game's discrete view trains -----------------------------------------------------------------
-def _mean_return(env_id: str, model, n_episodes: int, **kwargs) -> float:
-    """Mean return over the same ``n_episodes`` scenarios (the env reseeded); ``model=None`` plays
-    uniformly random legal moves."""
-    env = gym.make(env_id, seat="alternate", **kwargs)
-    rng = np.random.default_rng(0)
-    obs, _ = env.reset(seed=12345)
-    total = 0.0
-    for _ in range(n_episodes):
-        done = False
-        while not done:
-            mask = env.unwrapped.action_masks()
-            if model is None:
-                action = int(rng.choice(np.flatnonzero(mask)))
-            else:
-                action = int(model.predict(obs, action_masks=mask, deterministic=True)[0])
-            obs, reward, term, trunc, _ = env.step(action)
-            total += reward
-            done = term or trunc
-        obs, _ = env.reset()
-    return total / n_episodes
-
-
 @pytest.mark.parametrize(
     ("env_id", "margin"),
     [
@@ -294,9 +273,9 @@ def test_maskable_ppo_learns_to_beat_random_play(env_id, margin):
         policy_kwargs={"net_arch": [64, 64]},
         seed=0,
     )
-    initial = _mean_return(env_id, model, 100)
+    initial = mean_return(env_id, model, 100)
     model.learn(2560)
-    trained = _mean_return(env_id, model, 100)
-    random_play = _mean_return(env_id, None, 100)
+    trained = mean_return(env_id, model, 100)
+    random_play = mean_return(env_id, None, 100)
     print(f"\n{env_id}: random {random_play:+.3f}, initial policy {initial:+.3f}, trained {trained:+.3f}")
     assert trained >= random_play + margin and trained > initial

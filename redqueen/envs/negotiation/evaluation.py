@@ -46,6 +46,7 @@ __all__ = [
     "evaluate",
     "is_pareto_optimal",
     "joint_value",
+    "mean_return",
     "outcome",
     "pareto_frontier",
     "points",
@@ -307,3 +308,28 @@ def evaluate(
     report = summarize([finished[k] for k in order], result.seatings, result.agent_names)
     report.mean_returns = result.mean_returns  # penalties of the invalid-answer policy included
     return report
+
+
+def mean_return(env_id: str, model: Any, n_episodes: int, **env_params: Any) -> float:
+    """The mean return of ``model`` (a masked SB3 policy such as sb3-contrib's MaskablePPO, playing
+    deterministically; None: uniformly random legal moves) over ``n_episodes`` games of the gym id
+    ``env_id`` with the seat alternating; the env is seeded once, so the same scenarios every call."""
+    import gymnasium as gym
+
+    env = gym.make(env_id, seat="alternate", **env_params)
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=12345)
+    total = 0.0
+    for _ in range(n_episodes):
+        done = False
+        while not done:
+            mask = env.unwrapped.action_masks()
+            if model is None:
+                action = int(rng.choice(np.flatnonzero(mask)))
+            else:
+                action = int(model.predict(obs, action_masks=mask, deterministic=True)[0])
+            obs, reward, term, trunc, _ = env.step(action)
+            total += reward
+            done = term or trunc
+        obs, _ = env.reset()
+    return total / n_episodes
