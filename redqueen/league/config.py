@@ -184,7 +184,10 @@ def _table(value: Any, where: str) -> dict[str, Any]:
 def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
     extra = sorted(set(data) - allowed)
     if extra:
-        raise ConfigError(f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(extra)}")
+        raise ConfigError(
+            f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(extra)}; "
+            f"known: {', '.join(sorted(allowed))}"
+        )
 
 
 _TOP = {

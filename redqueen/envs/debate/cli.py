@@ -17,17 +17,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from redqueen.cli import _positive_int
+
 __all__ = ["add_parser", "run_eval", "run_train_judge"]
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -125,15 +117,15 @@ def add_parser(sub: Any) -> None:
     group = debate.add_subparsers(dest="debate_command", required=True, metavar="DEBATE_COMMAND")
 
     train = group.add_parser("train-judge", help="train a judge on random k-pixel masks and save it")
-    train.add_argument("--k", type=_positive, default=6, help="pixels the judge sees (default 6)")
+    train.add_argument("--k", type=_positive_int, default=6, help="pixels the judge sees (default 6)")
     train.add_argument(
         "--dataset", type=_dataset, default="digits", help="'digits' (default) or a folder of MNIST IDX files"
     )
     train.add_argument(
         "--pixels", choices=("nonzero", "all"), default="nonzero", help="mask pool (default nonzero)"
     )
-    train.add_argument("--steps", type=_positive, default=6000, help="training steps (default 6000)")
-    train.add_argument("--batch-size", type=_positive, default=512, help="batch size (default 512)")
+    train.add_argument("--steps", type=_positive_int, default=6000, help="training steps (default 6000)")
+    train.add_argument("--batch-size", type=_positive_int, default=512, help="batch size (default 512)")
     train.add_argument(
         "--hidden", type=_hidden, default=(128, 128), help="hidden layer widths (default 128,128)"
     )
@@ -145,13 +137,13 @@ def add_parser(sub: Any) -> None:
     train.set_defaults(handler=_readable(run_train_judge))
 
     ev = group.add_parser("eval", help="judge alone vs debate accuracy for both first movers")
-    ev.add_argument("--k", type=_positive, default=4, help="pixels revealed (default 4)")
+    ev.add_argument("--k", type=_positive_int, default=4, help="pixels revealed (default 4)")
     ev.add_argument(
         "--debater", default="minimax", help="honest debater: minimax (exact), mcts, mctsN, greedy, random"
     )
     ev.add_argument("--liar", default=None, help="the liar's debater (default: the same)")
     ev.add_argument(
-        "--images", type=_positive, default=None, help="first N images of the split (default all)"
+        "--images", type=_positive_int, default=None, help="first N images of the split (default all)"
     )
     ev.add_argument(
         "--judge", type=Path, default=None, help="a judge file (default: the shipped digits judge)"
@@ -164,7 +156,7 @@ def add_parser(sub: Any) -> None:
         "--pixels", choices=("nonzero", "all"), default="nonzero", help="pixel pool (default nonzero)"
     )
     ev.add_argument("--no-precommit", action="store_true", help="the liar claims no label")
-    ev.add_argument("--workers", type=_positive, default=1, help="processes (default 1)")
+    ev.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
     ev.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.add_argument("--json", type=Path, metavar="PATH", help="also write the result as JSON")

@@ -15,19 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from redqueen.cli import _positive_int
 from redqueen.game import RedqueenError
 
 COMMAND = "llm-selfplay"
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -45,7 +36,9 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         "config", type=Path, help="the run's TOML config (see redqueen.trainers.llm_selfplay.config)"
     )
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: the config's out)")
-    parser.add_argument("--iterations", type=_positive, default=None, help="override the config's iterations")
+    parser.add_argument(
+        "--iterations", type=_positive_int, default=None, help="override the config's iterations"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the summary as JSON")
 

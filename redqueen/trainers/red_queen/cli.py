@@ -16,17 +16,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from redqueen.cli import _positive_int
+
 __all__ = ["add_parser"]
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _status_table(records: list[Any], title: str) -> Any:
@@ -116,9 +108,9 @@ def add_parser(sub: Any) -> None:
     run.add_argument("config", type=Path, help="the run's TOML config")
     run.add_argument("--out", type=Path, default=None, help="output folder (default runs/<config name>)")
     run.add_argument(
-        "--workers", type=_positive, default=None, help="battle processes (default: one per CPU)"
+        "--workers", type=_positive_int, default=None, help="battle processes (default: one per CPU)"
     )
-    run.add_argument("--rounds", type=_positive, default=None, help="override the config's rounds")
+    run.add_argument("--rounds", type=_positive_int, default=None, help="override the config's rounds")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
     run.add_argument("--json", type=Path, metavar="PATH", help="also write a summary as JSON")
     run.set_defaults(handler=run_evolve)

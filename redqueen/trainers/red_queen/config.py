@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import Any
 
 from redqueen.envs.corewar.core import Settings
-from redqueen.game import RedqueenError
+from redqueen.league.config import ConfigError, _table, _unknown  # one config error for all TOML configs
 from redqueen.trainers.red_queen.fitness import FITNESS_MODES
 
 __all__ = [
@@ -84,10 +84,6 @@ DEFAULT_BINS: dict[str, tuple[int, ...]] = {
 
 GENERATOR_TYPES = ("mutation", "llm")
 LLM_BACKENDS = ("openai", "llamacpp", "server")
-
-
-class ConfigError(RedqueenError, ValueError):
-    """A Red Queen configuration that cannot be used; the message names the key."""
 
 
 @dataclass(frozen=True)
@@ -182,23 +178,6 @@ def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where} must be true or false, got {value!r}")
     return value
-
-
-def _table(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"{where} must be a table, got {value!r}")
-    return dict(value)
-
-
-def _unknown(data: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise ConfigError(
-            f"{where}: unknown key{'s' if len(extra) > 1 else ''} {', '.join(extra)}; "
-            f"known: {', '.join(sorted(allowed))}"
-        )
 
 
 _TOP = {
